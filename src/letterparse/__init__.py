@@ -1,0 +1,51 @@
+"""letterparse: Ofsted children's-services inspection letters and reports as structured data.
+
+>>> from letterparse import parse
+>>> letter = parse("letter.pdf")                      # doctest: +SKIP
+>>> [(s.kind, len(s.findings)) for s in letter.sections]  # doctest: +SKIP
+
+Heavy libraries (PDF backends, spaCy, scikit-learn, DuckDB, pandas, matplotlib)
+are imported only by the functions that need them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import LetterparseError
+from .model import Finding, Letter, Section, Span
+
+__version__ = "0.1.0"
+PARSER_VERSION = "1"
+
+__all__ = [
+    "Finding", "Letter", "LetterparseError", "Section", "Span",
+    "classify", "extract", "load", "parse", "segment", "__version__",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pipeline import parse
+
+
+def __getattr__(name: str) -> Any:
+    if name == "parse":
+        from .pipeline import parse
+
+        return parse
+    if name == "extract":
+        from .extract import extract
+
+        return extract
+    if name == "segment":
+        from .segment import segment
+
+        return segment
+    if name == "classify":
+        from .classify import classify
+
+        return classify
+    if name == "load":
+        from .store import load
+
+        return load
+    raise AttributeError(f"module 'letterparse' has no attribute {name!r}")

@@ -1,0 +1,104 @@
+"""Typed errors.  The library raises these; only ``cli.py`` turns them into messages."""
+
+from __future__ import annotations
+
+
+class LetterparseError(Exception):
+    """Base class: every error the library raises on bad input is one of these."""
+
+    code = "error"
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class InputNotFound(LetterparseError):
+    code = "not_found"
+
+    def __init__(self, path: str):
+        super().__init__(path, "no such file")
+
+
+class IsADirectory(LetterparseError):
+    code = "is_directory"
+
+    def __init__(self, path: str):
+        super().__init__(path, "is a directory; use `letterparse batch` for folders")
+
+
+class EmptyFile(LetterparseError):
+    code = "empty_file"
+
+    def __init__(self, path: str):
+        super().__init__(path, "the file is empty")
+
+
+class UnsupportedFileType(LetterparseError):
+    code = "unsupported_type"
+
+    def __init__(self, path: str, suffix: str):
+        super().__init__(path, f"unsupported file type {suffix!r}; give a .pdf or .txt file")
+
+
+class NotAPdf(LetterparseError):
+    code = "not_a_pdf"
+
+    def __init__(self, path: str, looks_like: str):
+        super().__init__(path, f"not a PDF (the content looks like {looks_like})")
+        self.looks_like = looks_like
+
+
+class CorruptPdf(LetterparseError):
+    code = "corrupt_pdf"
+
+    def __init__(self, path: str, detail: str):
+        super().__init__(path, f"corrupt or truncated PDF ({detail})")
+        self.detail = detail
+
+
+class EncryptedPdf(LetterparseError):
+    code = "encrypted_pdf"
+
+    def __init__(self, path: str):
+        super().__init__(path, "the PDF is encrypted and needs a password")
+
+
+class NoTextLayer(LetterparseError):
+    code = "no_text_layer"
+
+    def __init__(self, path: str, pages: int):
+        super().__init__(path, f"none of its {pages} pages has a text layer (scanned?); run OCR first")
+        self.pages = pages
+
+
+class TooLarge(LetterparseError):
+    code = "too_large"
+
+    def __init__(self, path: str, what: str, value: int, limit: int):
+        super().__init__(path, f"{what} {value} exceeds the limit of {limit}")
+        self.what, self.value, self.limit = what, value, limit
+
+
+class Timeout(LetterparseError):
+    code = "timeout"
+
+    def __init__(self, path: str, seconds: float):
+        super().__init__(path, f"parsing took longer than {seconds:g} s and was stopped")
+        self.seconds = seconds
+
+
+class BadTextEncoding(LetterparseError):
+    code = "bad_encoding"
+
+    def __init__(self, path: str):
+        super().__init__(path, "the text file is not valid UTF-8 text")
+
+
+class ModelError(LetterparseError):
+    code = "model_error"
+
+
+class StoreError(LetterparseError):
+    code = "store_error"

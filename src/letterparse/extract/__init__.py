@@ -1,0 +1,120 @@
+"""Read a file into pages of lines with provenance.
+
+Only this package imports PDF libraries.  Every backend returns the same
+:class:`~letterparse.model.RawDocument`; the rest of the pipeline never knows
+which one ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import EmptyFile, InputNotFound, IsADirectory, NotAPdf, TooLarge, UnsupportedFileType
+from ..model import Line, Page, RawDocument
+
+BACKENDS = ("pdfium", "plumber")
+DEFAULT_BACKEND = "pdfium"
+DEFAULT_MAX_PAGES = 500
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+
+# Bullet glyphs seen in Ofsted documents: ◼ ▪ • ● ◦ – and the Word/Wingdings
+# private-use glyphs U+F0B7, U+F06E, U+F02D, U+F0A7, U+F0D8.
+BULLETS = "\u25fc\u25aa\u2022\u25cf\u25e6\u25a0\u2023\u2043\uf0b7\uf06e\uf02d\uf0a7\uf0d8\uf076\uf0fc\u00b7"
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_checked(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a file, raising a typed error for a missing, empty or oversized one."""
+    p = Path(path)
+    if not p.exists():
+        raise InputNotFound(str(p))
+    if p.is_dir():
+        raise IsADirectory(str(p))
+    size = p.stat().st_size
+    if size == 0:
+        raise EmptyFile(str(p))
+    if size > max_bytes:
+        raise TooLarge(str(p), "file size (bytes)", size, max_bytes)
+    return p.read_bytes()
+
+
+def sniff(data: bytes) -> str:
+    """What the bytes look like: 'pdf', 'html', 'text' or 'binary'."""
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return "pdf"
+    low = head.lstrip().lower()
+    if low.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")) or b"<html" in low:
+        return "html"
+    try:
+        data[:65536].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the window's end is still text.
+        if exc.start < min(len(data), 65536) - 4:
+            return "binary"
+    return "text" if b"\x00" not in head else "binary"
+
+
+def extract(
+    path: str | Path,
+    backend: str = DEFAULT_BACKEND,
+    *,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> RawDocument:
+    """Read ``path`` (a PDF or a UTF-8 text file) into a :class:`RawDocument`."""
+    p = Path(path)
+    data = read_checked(p, max_bytes)
+    suffix = p.suffix.lower()
+    kind = sniff(data)
+    digest = sha256_of(data)
+    if suffix in (".txt", ".text"):
+        from .text import read_text
+
+        pages = read_text(str(p), data)
+        return RawDocument(str(p), digest, "text", pages)
+    if suffix != ".pdf":
+        if kind == "pdf":  # a PDF under another name is still a PDF
+            suffix = ".pdf"
+        else:
+            raise UnsupportedFileType(str(p), suffix or "(none)")
+    if kind != "pdf":
+        raise NotAPdf(str(p), {"html": "an HTML page", "text": "plain text"}.get(kind, "binary data"))
+    if backend == "pdfium":
+        from .pdfium import read_pdf
+    elif backend == "plumber":
+        from .plumber import read_pdf
+    else:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    pages = read_pdf(str(p), data, max_pages=max_pages)
+    return RawDocument(str(p), digest, backend, tuple(mark_gaps(pg) for pg in pages))
+
+
+def mark_gaps(page: Page) -> Page:
+    """Set ``Line.gap`` where the vertical space before a line is clearly larger than
+    the page's usual line pitch, i.e. where a new paragraph or block starts."""
+    lines = page.lines
+    if not lines or lines[0].bbox is None:
+        return page
+    pitches = []
+    for a, b in zip(lines, lines[1:]):
+        d = b.bbox[1] - a.bbox[1]
+        if 0 < d < 40:
+            pitches.append(d)
+    if not pitches:
+        return page
+    pitch = statistics.median(pitches)
+    out = [replace(lines[0], gap=True)]
+    for a, b in zip(lines, lines[1:]):
+        d = b.bbox[1] - a.bbox[1]
+        size = b.size or a.size or 11.0
+        # Ofsted's paragraph spacing is small (often 3-6 pt on a 15 pt pitch)
+        gap = d > pitch + max(2.0, 0.18 * size) or d < -5  # negative: a new column/block
+        out.append(replace(b, gap=gap) if gap != b.gap else b)
+    return replace(page, lines=tuple(out))

@@ -1,0 +1,402 @@
+"""Body lines -> the letter's text, its sections and their findings.
+
+Pure functions of :class:`Line` records; the heading vocabulary lives in
+``data/headings.toml``.  Three passes:
+
+1. ``blocks``: lines become headings, bullets, numbered items and paragraphs
+   (continuations across line wraps and page breaks are joined here);
+2. ``assemble``: blocks are written into one text, remembering every line's
+   offsets, so each finding's spans slice back to its words;
+3. ``sections``: headings open sections; list sections keep their items,
+   prose sections keep every paragraph.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from .extract import BULLETS
+from .model import Finding, Line, Section, Span
+
+LIST_KINDS = ("strengths", "satisfactory", "improvements", "priority_actions")
+KINDS = (*LIST_KINDS, "headline", "main_findings", "next_steps", "other")
+POLARITY_OF_KIND = {
+    "strengths": "strength",
+    "satisfactory": "satisfactory",
+    "improvements": "weakness",
+    "priority_actions": "priority",
+    "next_steps": "weakness",
+}
+
+_BULLET_RE = re.compile(rf"^\s*(?:[{BULLETS}]|\(cid:127\)|[-–](?=\s))\s*")
+_NUMBER_RE = re.compile(r"^\s*\(?(\d{1,3})[.)]\s+(?=\S)")
+_TERMINAL = (".", "!", "?", ":", ";", ".’", ".'", '."', ".”", ")")
+_GRADE_TAIL = re.compile(
+    r"(?:[:\s]+(?:is|are|is that it is|is that it)?:?\s*)"
+    r"(?:outstanding|good|inadequate|adequate|requires? improvement(?: to be good)?)\.?$"
+)
+_FOOTNOTE_TAIL = re.compile(r"(?<=[a-z?)])\d{1,2}$")
+_WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+
+
+# --- vocabulary ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    kinds: tuple[tuple[str, re.Pattern], ...]
+    ignore: re.Pattern
+    title: re.Pattern
+    closing: re.Pattern
+
+    def kind_of(self, heading: str) -> str | None:
+        key = normalise_heading(heading)
+        for kind, pat in self.kinds:
+            if pat.fullmatch(key):
+                return kind
+        return None
+
+
+def _alt(patterns: list[str]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    raw = tomllib.loads(resources.files("letterparse").joinpath("data/headings.toml").read_text("utf-8"))
+    kinds = tuple((k, _alt(v)) for k, v in raw["kinds"].items())
+    return Vocabulary(kinds, _alt(raw["ignore"]["patterns"]), _alt(raw["title"]["patterns"]), _alt(raw["closing"]["patterns"]))
+
+
+def normalise_heading(text: str) -> str:
+    t = text.replace("’", "'").replace("‘", "'").lower()
+    t = re.sub(r"\s+", " ", t).strip()
+    t = _FOOTNOTE_TAIL.sub("", t)
+    t = _GRADE_TAIL.sub("", t) if not t.endswith("because") else t
+    return t.strip(" :?.;,–-")
+
+
+# --- pass 1: blocks ------------------------------------------------------------
+
+
+@dataclass
+class Block:
+    kind: str  # heading | bullet | numbered | para
+    lines: list[Line] = field(default_factory=list)
+    number: int | None = None
+    indent: float | None = None  # x0 of the item's text (hanging indent)
+    margin: float | None = None  # x0 of the marker
+
+
+def _strip_marker(line: Line) -> tuple[str, str, int | None]:
+    """('bullet'|'numbered'|'', text without the marker, number)."""
+    m = _BULLET_RE.match(line.text)
+    if m and (m.end() < len(line.text) or line.text.strip() in BULLETS):
+        return "bullet", line.text[m.end() :], None
+    m = _NUMBER_RE.match(line.text)
+    if m:
+        return "numbered", line.text[m.end() :], int(m.group(1))
+    return "", line.text, None
+
+
+def _ends_sentence(text: str) -> bool:
+    return text.rstrip().endswith(_TERMINAL)
+
+
+def _looks_like_heading(line: Line, voc: Vocabulary, text_mode: bool, nxt: Line | None) -> bool:
+    t = line.text.strip()
+    if not t or len(t) > 160 or len(t.split()) > 22:
+        return False
+    if _strip_marker(line)[0] == "bullet":
+        return False
+    known = voc.kind_of(t) is not None or bool(voc.title.fullmatch(normalise_heading(t)))
+    if line.bold:
+        if t.endswith((",", ";")) or (t.endswith(".") and not known):
+            return bool(voc.ignore.fullmatch(normalise_heading(t)))
+        if _NUMBER_RE.match(t) and not voc.ignore.fullmatch(normalise_heading(t)):
+            return False
+        return True
+    # Not bold (plain text input, or a PDF whose font reports no weight): only a
+    # known heading standing on its own line counts.
+    if not known or len(t.split()) > 14:
+        return False
+    standalone_after = nxt is None or nxt.gap or nxt.page != line.page or _strip_marker(nxt)[0] != ""
+    return (line.gap or text_mode) and (standalone_after or line.bold)
+
+
+def blocks(lines: tuple[Line, ...]) -> list[Block]:
+    voc = vocabulary()
+    text_mode = all(ln.bbox is None for ln in lines)
+    right = max((ln.bbox[2] for ln in lines if ln.bbox), default=None)
+    out: list[Block] = []
+    last_number = 0
+    pending_bullet = False  # a bullet glyph on a line of its own
+    for i, ln in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        prev = out[-1] if out else None
+        marker, rest, number = _strip_marker(ln)
+        if marker == "bullet" and not rest.strip():
+            pending_bullet = True
+            continue
+        if marker == "numbered" and not (
+            number == last_number + 1 or number == 1 or (ln.gap and last_number < number <= last_number + 3)
+        ):
+            marker, rest = "", ln.text  # "2010. The ..." after a wrap is not item 2010
+        if marker == "" and _looks_like_heading(ln, voc, text_mode, nxt):
+            if prev and prev.kind == "heading" and _continues_heading(prev, ln, voc, right):
+                prev.lines.append(ln)
+            else:
+                out.append(Block("heading", [ln]))
+            continue
+        if pending_bullet:
+            marker, rest, pending_bullet = "bullet", ln.text, False
+        if marker:
+            x = ln.bbox[0] if ln.bbox else None
+            b = Block(marker, [_with_text(ln, rest)], number=number, margin=x)
+            if marker == "numbered":
+                last_number = number
+            if marker == "bullet" and prev and prev.kind == "numbered" and _deeper(ln, prev):
+                prev.lines.append(ln)  # a sub-bullet of a numbered item is part of it
+                continue
+            out.append(b)
+            continue
+        # a line without a marker: continue the previous block or start a paragraph
+        if prev and prev.kind != "heading" and _continues(prev, ln, text_mode):
+            if prev.indent is None and prev.kind != "para" and len(prev.lines) == 1 and ln.bbox:
+                prev.indent = ln.bbox[0]
+            prev.lines.append(ln)
+        else:
+            out.append(Block("para", [ln], margin=ln.bbox[0] if ln.bbox else None))
+    return out
+
+
+def _with_text(line: Line, text: str) -> Line:
+    from dataclasses import replace
+
+    return replace(line, text=text.strip())
+
+
+def _deeper(line: Line, item: Block) -> bool:
+    return bool(line.bbox and item.margin is not None and line.bbox[0] > item.margin + 8)
+
+
+def _continues_heading(prev: Block, line: Line, voc: Vocabulary, right: float | None) -> bool:
+    if line.page != prev.lines[-1].page:
+        return False
+    if line.gap and line.bbox is not None:
+        return line.text[:1].islower()
+    first = prev.lines[-1]
+    alone_a = voc.kind_of(" ".join(x.text for x in prev.lines)) is not None
+    alone_b = voc.kind_of(line.text) is not None
+    joined = voc.kind_of(" ".join(x.text for x in prev.lines) + " " + line.text) is not None
+    if joined:
+        return True
+    if alone_a and alone_b:
+        return False
+    if line.text[:1].islower():
+        return True
+    if first.bbox and right and first.bbox[2] > 0.72 * right:
+        return True  # the heading wrapped
+    return first.text.rstrip().split(" ")[-1].lower() in {"and", "of", "the", "for", "to", "in", "with", "who", "children", "on"}
+
+
+def _continues(prev: Block, line: Line, text_mode: bool) -> bool:
+    last = prev.lines[-1]
+    txt = " ".join(x.text for x in prev.lines)
+    lower_start = line.text[:1].islower() or line.text[:1] in "(‘'\"“"
+    unfinished = not _ends_sentence(txt) or last.hyphen
+    new_page = line.page != last.page
+    if prev.kind in ("bullet", "numbered"):
+        if not line.gap and not new_page:
+            return True
+        if unfinished or lower_start:
+            return True
+        if line.bbox and prev.indent is not None and prev.margin is not None:
+            # a further paragraph inside the item keeps the item's hanging indent
+            return abs(line.bbox[0] - prev.indent) < 4 and line.bbox[0] > prev.margin + 4
+        return False
+    # a paragraph
+    if new_page:
+        return unfinished or lower_start
+    if line.gap:
+        return last.hyphen or (lower_start and unfinished and not text_mode)
+    return True
+
+
+# --- pass 2: text with offsets -------------------------------------------------
+
+
+@dataclass
+class Written:
+    block: Block
+    start: int  # offsets of the block's text (without marker) in the letter text
+    end: int
+    line_spans: list[tuple[Line, int, int]]
+
+    @property
+    def text(self) -> str:
+        return ""
+
+
+def _join_hyphen(left: str, right: str, vocab: set[str]) -> str:
+    """'' to close up a split word, '-' to keep a compound (decision-making)."""
+    lw = _WORD.findall(left)
+    rw = _WORD.findall(right)
+    if not lw or not rw:
+        return "-"
+    a, b = lw[-1], rw[0]
+    if b[:1].isupper() or b[:1].isdigit():
+        return "-"
+    if f"{a}-{b}".lower() in vocab:
+        return "-"
+    if f"{a}{b}".lower() in vocab:
+        return ""
+    return "-"
+
+
+def assemble(blocks_: list[Block]) -> tuple[str, list[Written]]:
+    vocab = {w.lower() for b in blocks_ for ln in b.lines for w in _WORD.findall(ln.text)}
+    parts: list[str] = []
+    pos = 0
+    written: list[Written] = []
+    for b in blocks_:
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        prefix = {"bullet": "• ", "numbered": f"{b.number}. "}.get(b.kind, "")
+        parts.append(prefix)
+        pos += len(prefix)
+        start = pos
+        spans: list[tuple[Line, int, int]] = []
+        for j, ln in enumerate(b.lines):
+            text = ln.text.strip()
+            if j > 0:
+                prev = b.lines[j - 1]
+                sep = _join_hyphen(prev.text, text, vocab) if prev.hyphen else " "
+                parts.append(sep)
+                pos += len(sep)
+            elif b.kind in ("bullet", "numbered"):
+                m = _BULLET_RE.match(text) if b.kind == "bullet" and j > 0 else None
+                if m:
+                    text = text[m.end() :]
+            if j > 0 and b.kind == "numbered":
+                m = _BULLET_RE.match(text)
+                if m:  # sub-bullet inside a numbered item: keep a visible separator
+                    text = "• " + text[m.end() :]
+            parts.append(text)
+            spans.append((ln, pos, pos + len(text)))
+            pos += len(text)
+        written.append(Written(b, start, pos, spans))
+    text = "".join(parts)
+    if b_hy := [w for w in written if w.block.lines and w.block.lines[-1].hyphen]:
+        pass  # a block ending in a hyphen keeps it out of the text; nothing to do
+    return text, written
+
+
+# --- pass 3: sections and findings -----------------------------------------------
+
+
+def _spans(w: Written) -> tuple[Span, ...]:
+    out: list[Span] = []
+    for ln, s, e in w.line_spans:
+        if out and out[-1].page == ln.page:
+            last = out[-1]
+            bbox = last.bbox
+            if bbox and ln.bbox:
+                bbox = (min(bbox[0], ln.bbox[0]), min(bbox[1], ln.bbox[1]), max(bbox[2], ln.bbox[2]), max(bbox[3], ln.bbox[3]))
+            out[-1] = Span(last.page, last.start, e, bbox)
+        else:
+            out.append(Span(ln.page, s, e, ln.bbox))
+    return tuple(out)
+
+
+def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
+    """Segment body lines into (letter text, sections)."""
+    voc = vocabulary()
+    bl = blocks(lines)
+    text, written = assemble(bl)
+
+    sections: list[dict] = []
+    in_title = False
+    in_table = 0
+    closed = False
+    last_known: dict | None = None
+    seen_known = False
+    for w in written:
+        b = w.block
+        heading_text = text[w.start : w.end] if b.kind == "heading" else ""
+        key = normalise_heading(heading_text) if heading_text else ""
+        if b.kind == "heading":
+            if voc.ignore.fullmatch(key):
+                if re.fullmatch(r"(key )?judge?ment( grade)?|judge?ments?", key):
+                    in_table = 12
+                in_title = False
+                continue
+            if voc.title.fullmatch(key) and not seen_known:
+                in_title = True
+                continue
+            kind = voc.kind_of(heading_text)
+            if in_table:
+                # judgement-table rows: consumed up to and including the overall row
+                in_table = 0 if key.startswith("overall") else in_table - 1
+                continue
+            if in_title and kind is None:
+                continue
+            in_title = False
+            if kind is None:
+                if not seen_known or closed:
+                    continue
+                parent = last_known if last_known and last_known["kind"] != "other" else None
+                kind = parent["kind"] if parent else "other"
+                sec = {"heading": heading_text, "kind": kind, "page": b.lines[0].page, "parent": parent,
+                       "items": [], "start": w.start, "end": w.end, "closed": False}
+            else:
+                seen_known = True
+                sec = {"heading": heading_text, "kind": kind, "page": b.lines[0].page, "parent": None,
+                       "items": [], "start": w.start, "end": w.end, "closed": False}
+                last_known = sec
+            closed = False
+            sections.append(sec)
+            continue
+        in_title = False
+        if in_table:
+            in_table -= 1
+            if re.match(r"overall (effectiveness|judge?ment)", normalise_heading(text[w.start : w.end])):
+                in_table = 0
+            continue
+        if not sections:
+            continue
+        para_text = text[w.start : w.end]
+        if voc.closing.match(normalise_heading(para_text[:200]) or " "):
+            closed = True
+        if closed:
+            continue
+        sections[-1]["items"].append(w)
+
+    out: list[Section] = []
+    ids: dict[int, str] = {}
+    for i, sec in enumerate(sections, start=1):
+        sid = f"s{i}"
+        ids[id(sec)] = sid
+        items: list[Written] = sec["items"]
+        if sec["kind"] in LIST_KINDS and any(w.block.kind != "para" for w in items):
+            items = [w for w in items if w.block.kind != "para"]
+        polarity = POLARITY_OF_KIND.get(sec["kind"], "neutral")
+        findings = tuple(
+            Finding(
+                id=f"{sid}.f{j}",
+                text=text[w.start : w.end],
+                spans=_spans(w),
+                polarity=polarity,
+                marker={"bullet": "bullet", "numbered": "numbered"}.get(w.block.kind, "paragraph"),
+            )
+            for j, w in enumerate((w for w in items if w.end > w.start), start=1)
+        )
+        parent = ids.get(id(sec["parent"])) if sec["parent"] is not None else None
+        heading = re.sub(r"\s+", " ", sec["heading"]).strip()
+        out.append(Section(sid, heading, sec["kind"], sec["page"], findings, parent, sec["start"], sec["end"]))
+    return text, tuple(out)
