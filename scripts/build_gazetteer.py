@@ -75,8 +75,13 @@ PRE_REGISTER = {
 }
 
 # Names missing from the lookups.  "County of Herefordshire District Council" is the
-# statutory name of Herefordshire Council.
-EXTRA_ALIASES = {"Herefordshire": ("County of Herefordshire District Council",)}
+# statutory name of Herefordshire Council.  The others are short forms Ofsted's own
+# titles use ("Inspection of East Riding local authority children's services").
+EXTRA_ALIASES = {
+    "Herefordshire": ("County of Herefordshire District Council",),
+    "East Riding of Yorkshire": ("East Riding",),
+    "Bournemouth, Christchurch and Poole": ("BCP Council", "BCP"),
+}
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

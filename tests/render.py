@@ -74,6 +74,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Frame,
     PageBreak,
     PageTemplate,
@@ -432,9 +433,9 @@ class _Styles:
                                     leading=fs * 2.25, spaceAfter=fs * 0.9)
         self.heading = ParagraphStyle("heading", parent=self.body, fontName=BOLD,
                                       fontSize=fs + 1.5, leading=(fs + 1.5) * 1.3,
-                                      spaceBefore=fs * 0.3, spaceAfter=fs * 0.7, keepWithNext=1)
+                                      spaceBefore=fs * 0.3, spaceAfter=fs * 0.7)
         self.subheading = ParagraphStyle("subheading", parent=self.body, fontName=BOLD,
-                                         spaceAfter=fs * 0.6, keepWithNext=1)
+                                         spaceAfter=fs * 0.6)
         self.cell = ParagraphStyle("cell", parent=self.body, spaceAfter=0)
         self.cell_bold = ParagraphStyle("cellb", parent=self.cell, fontName=BOLD)
         self.num = ParagraphStyle("num", parent=self.body, leftIndent=30, bulletIndent=0,
@@ -459,10 +460,12 @@ def _flowables(opts: Options, blocks: list[Block], st: _Styles) -> list:
             out.append(PageBreak())
         elif b.kind == "title":
             out.append(Paragraph(_inline(b.text), st.title))
-        elif b.kind == "heading":
-            out.append(Paragraph(_inline(b.text), st.heading))
-        elif b.kind == "subheading":
-            out.append(Paragraph(_inline(b.text), st.subheading))
+        elif b.kind in {"heading", "subheading"}:
+            # Like Word's "keep with next": a heading is not left at the foot
+            # of a page, but the paragraph after it may still split.
+            style = st.heading if b.kind == "heading" else st.subheading
+            out.append(CondPageBreak(style.leading * 2 + style.spaceAfter + st.body.leading * 3))
+            out.append(Paragraph(_inline(b.text), style))
         elif b.kind == "para":
             out.append(Paragraph(_inline(b.text), st.body))
         elif b.kind == "bullet":
@@ -535,7 +538,7 @@ class _Furniture:
                 label = str(page)
             size = 9 if o.page_numbers == "page-of" else 12
             canv.setFont(BODY, size)
-            y = PAGE_H - 40 if o.page_number_position == "header" else 34
+            y = PAGE_H - 54 if o.page_number_position == "header" else 34
             if o.page_numbers == "page-of":
                 canv.drawCentredString(PAGE_W / 2, y, label)
             else:
@@ -725,3 +728,43 @@ def _protect(line: str) -> str:
     if re.match(r"^(#|=\s|\||-\s|<<|\\)", line):
         return "\\" + line
     return line
+
+
+# ---------------------------------------------------------------------------
+# reading rendered PDFs back (needs pypdfium2)
+
+
+def page_texts(path: Path) -> list[str]:
+    """Text of each page of the PDF at ``path``, via pypdfium2."""
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(str(path))
+    try:
+        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def split_items(markup: str, path: Path, words: int = 6) -> list[tuple[Block, int, int]]:
+    """Bullets / numbered items of ``markup`` that start on one page of the
+    rendered PDF at ``path`` and end on a later one: (block, first page, last page),
+    pages numbered from 1."""
+    _, blocks = parse_markup(markup)
+    pages = [_norm(t) for t in page_texts(path)]
+    found = []
+    for b in blocks:
+        if b.kind not in {"bullet", "numbered"}:
+            continue
+        w = b.plain.split()
+        if len(w) < 2 * words:
+            continue
+        head, tail = " ".join(w[:words]), " ".join(w[-words:])
+        starts = [i for i, p in enumerate(pages) if head in p]
+        ends = [i for i, p in enumerate(pages) if tail in p]
+        if starts and ends and ends[0] > starts[0]:
+            found.append((b, starts[0] + 1, ends[0] + 1))
+    return found

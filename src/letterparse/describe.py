@@ -88,7 +88,8 @@ _FAMILY_RULES = (
     ("monitoring_visit", r"monitoring visit (to|of)\b"),
     ("focused_visit", r"focused visit (to|of)\b"),
     ("sif_report", r"inspection of services for children in need of help and\s+protection,? children\s+looked after"),
-    ("ilacs_report", r"inspection of (?:[\w ,'&-]{2,60}? )?(?:children's social care services|local authority children's services)"),
+    ("sif_report", r"review of the effectiveness of the local safeguarding children\s+board"),
+    ("ilacs_report", r"inspection of (?:[\w ,'&-]{2,80}? )?(?:children's social care services|children's services|children and families trust)"),
 )
 
 
@@ -104,9 +105,15 @@ def detect_family(flat: str) -> str:
 
 # --- authority -------------------------------------------------------------------
 
-_TITLE_HINT = re.compile(
-    r"(focused visit to|monitoring visit to|inspection of|joint targeted area inspection|council|children's services|area inspection)",
-    re.I,
+# Where titles name the authority, in the order tried.  The fragment captured
+# is handed to the gazetteer, which picks the leftmost name in it.
+_AUTHORITY_TITLES = (
+    r"(?:focused|monitoring) visit (?:to|of) (?:the )?(.{3,90}?)(?:'s)? children's services",
+    r"arrangements within (.{3,90}?) children's services",
+    r"^(?:\d+ )?inspection of (?:the )?(.{3,90}?) (?:local authority )?(?:children's services|children and families trust)",
+    r"joint targeted area inspection (?:of the multi-agency response to .{0,160}? in|of|in) (?:the )?(.{3,80})",
+    r"^(?:\d+ )?(.{3,90}?) (?:re-)?inspection of (?:services for children|children's social care|looked after)",
+    r"^(?:\d+ )?(.{3,90}?) (?:review of the effectiveness|local area partnership|area send)",
 )
 
 
@@ -114,14 +121,19 @@ def detect_authority(lines: list[Line], flat: str) -> Authority:
     from .gazetteer import load_gazetteer
 
     gaz = load_gazetteer()
-    candidates = [ln.text.replace("’", "'") for ln in lines if _TITLE_HINT.search(ln.text)]
-    # Title lines first (they name the authority inspected), then the first page.
-    for text in candidates + [flat[:2500]]:
-        hit = gaz.find(text)
-        if hit:
-            rec, written = hit
-            return Authority(rec.name, written, rec.ons_code or None, rec.la_code or None)
-    return Authority()
+    one = re.sub(r"\s+", " ", flat)
+    for pat in _AUTHORITY_TITLES:
+        m = re.search(pat, one[:4000], re.I | re.M)
+        if m:
+            hit = gaz.find(m.group(1))
+            if hit:
+                return _authority(*hit)
+    hit = gaz.find(one[:2500])
+    return _authority(*hit) if hit else Authority()
+
+
+def _authority(rec, written: str) -> Authority:
+    return Authority(rec.name, written, rec.ons_code or None, rec.la_code or None)
 
 
 # --- dates -----------------------------------------------------------------------
@@ -239,11 +251,12 @@ def detect_inspectors(lines: tuple[Line, ...], family: str) -> tuple[str, ...]:
                 names += _names(", ".join(team))
     elif family in ("focused_visit", "monitoring_visit"):
         m = re.search(
-            r"(?:inspectors?(?: for this (?:visit|inspection))? (?:were|was)|(?:visit|inspection) was (?:carried out|led|undertaken) by)\s+(.+?)\.(?=\s+[A-Z]|\s*$)",
+            r"(?i:inspectors?(?: for this (?:visit|inspection))? (?:were|was)|(?:carried out|conducted|led|undertaken|completed) by)\s+(.+?)\.(?=\s+[A-Z]|\s*$)",
             one,
         )
         if m:
-            names += _names(m.group(1))
+            frag = re.sub(r"\b(?:two|three|four|five) of\b|\((?:HMI )?designate\)|\bdesignate\b", ",", m.group(1), flags=re.I)
+            names += _names(frag)
     elif family == "ucra_letter":
         m = re.search(rf"yours (?:sincerely|faithfully),?\s*\n?\s*({_NAME})\s*(?:\n\s*)?(?:Her|His) Majesty'?s Inspector", flat, re.I)
         if not m:

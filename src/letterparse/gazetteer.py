@@ -158,10 +158,12 @@ class Gazetteer:
         return None
 
     def find(self, text: str) -> tuple[AuthorityRecord, str] | None:
-        """The longest whole-word authority name in ``text`` and the substring as written.
+        """The leftmost whole-word authority name in ``text`` (the longest one starting
+        there) and the substring as written.
 
         A match must begin with a capital letter, so that "reading" or "bury" in running
-        text are not taken for Reading or Bury.  Ties go to the earliest match.
+        text are not taken for Reading or Bury.  Leftmost-longest means "West
+        Northamptonshire County Council" is West Northamptonshire, not Northamptonshire.
         """
         tokens = _tokens(text)
         words = [_word(m.group()) for m in tokens]
@@ -170,11 +172,11 @@ class Gazetteer:
             if not first.group()[0].isupper():
                 continue
             for j in range(min(len(tokens), i + self._max_words), i, -1):
-                if best is not None and j - i <= best[1] - best[0]:
-                    break
                 if " ".join(words[i:j]) in self._by_key:
                     best = (i, j)
                     break
+            if best is not None:
+                break
         if best is None:
             return None
         i, j = best
