@@ -74,3 +74,130 @@ def extract(
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+@app.command()
+def evaluate(
+    gold: Annotated[Path, typer.Option(help="Folder of gold JSON files.")] = Path("corpora/gold"),
+    corpus: Annotated[Path, typer.Option(help="Folder with the PDFs (and manifest.csv).")] = Path("../shared/corpus"),
+    backend: BackendOpt = "pdfium",
+    split: Annotated[Optional[str], typer.Option(help="Only gold of this split: dev or heldout.")] = None,
+    themes: Annotated[bool, typer.Option("--themes", help="Evaluate the theme model by grouped cross-validation instead.")] = False,
+    details: Annotated[bool, typer.Option("--details", help="Also print each document's errors (JSON Lines on stderr).")] = False,
+) -> None:
+    """Score parsing against hand-checked gold: section F1, finding F1, metadata accuracy.
+
+    Example: letterparse evaluate --corpus ../shared/corpus
+    """
+    import json
+
+    if themes:
+        from .train import evaluate_themes_cli
+
+        evaluate_themes_cli(corpus)
+        return
+    if not gold.is_dir():
+        _fail(f"{gold}: no such gold folder")
+    if not corpus.is_dir():
+        _fail(f"{corpus}: no such corpus folder")
+    from .evaluate import evaluate as run
+
+    try:
+        report = run(gold, corpus, backend=backend, subset=split)
+    except LetterparseError as exc:
+        _fail(str(exc))
+    r = report.to_dict()
+    typer.echo(f"documents        {r['documents']}")
+    typer.echo(f"section F1       {r['section']['f1']:.3f}  (P {r['section']['precision']:.3f}, R {r['section']['recall']:.3f})")
+    typer.echo(f"finding F1       {r['finding']['f1']:.3f}  (P {r['finding']['precision']:.3f}, R {r['finding']['recall']:.3f})")
+    typer.echo(f"metadata         {r['metadata_accuracy']:.3f}  " + ", ".join(f"{k} {v:.2f}" for k, v in r["metadata_by_field"].items()))
+    if details:
+        for row in report.per_document:
+            if row["sections"]["fp"] or row["sections"]["fn"] or row["findings"]["fp"] or row["findings"]["fn"] or row["metadata_wrong"]:
+                typer.echo(json.dumps(row), err=True)
+
+
+# --- batch, compare, fetch: see below ---------------------------------------------
+
+
+@app.command()
+def batch(
+    inputs: Annotated[list[Path], typer.Argument(help="PDF/.txt files or folders (searched recursively).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Store: *.duckdb (default), *.jsonl or a Parquet folder.")],
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: CPU count).")] = None,
+    backend: BackendOpt = "pdfium",
+    themes: Annotated[bool, typer.Option("--themes/--no-themes", help="Classify findings into themes.")] = True,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip files already parsed with this parser and model version.")] = False,
+    engine: Annotated[str, typer.Option(help="local (process pool) or dask.")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a local cluster).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds allowed per file.")] = 120.0,
+) -> None:
+    """Parse many files into a store; bad files go to its errors table and the exit code is 1.
+
+    Example: letterparse batch ../shared/corpus --out letters.duckdb --workers 4
+    """
+    from .batch import run_batch
+
+    try:
+        result = run_batch(
+            inputs, out, workers=workers, backend=backend, themes=themes, resume=resume,
+            engine=engine, scheduler=scheduler, timeout=timeout,
+        )
+    except (LetterparseError, ValueError) as exc:
+        _fail(str(exc))
+    except ImportError as exc:
+        _fail(f"{exc}; install the extra: pip install 'letterparse[dask]'")
+    typer.echo(result.summary(), err=True)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    store: Annotated[Path, typer.Argument(help="A store written by `letterparse batch`.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Table: FILE.csv or FILE.md.")],
+    by: Annotated[Optional[list[str]], typer.Option("--by", help="Group by authority, year and/or region (repeat).")] = None,
+    region: Annotated[Optional[str], typer.Option(help="Only this region.")] = None,
+    family: Annotated[Optional[str], typer.Option(help="Only this document family.")] = None,
+    theme: Annotated[Optional[str], typer.Option(help="Only this theme.")] = None,
+    polarity: Annotated[Optional[str], typer.Option(help="Only this polarity (strength, weakness, neutral).")] = None,
+    heatmap: Annotated[Optional[Path], typer.Option(help="Write an authorities x themes heatmap (PNG).")] = None,
+    trends: Annotated[Optional[Path], typer.Option(help="Write theme shares over years (PNG).")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write one self-contained HTML report.")] = None,
+) -> None:
+    """Theme counts and shares per authority and year, as a table and plots.
+
+    Example: letterparse compare letters.duckdb --by authority --by year --out cmp.csv --heatmap h.png
+    """
+    from .compare import compare as run
+
+    try:
+        table = run(
+            store, out, by or ["authority", "year"], region=region, family=family, theme=theme,
+            polarity=polarity, heatmap=heatmap, trends=trends, html_out=html,
+        )
+    except (LetterparseError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{len(table)} rows -> {out}", err=True)
+
+
+@app.command()
+def fetch(
+    manifest: Annotated[Path, typer.Argument(help="CSV with an inspection_link or url column (optional sha256).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the downloaded PDFs.")],
+    rate: Annotated[float, typer.Option(help="Seconds between requests.")] = 1.0,
+    retries: Annotated[int, typer.Option(help="Retries on server and connection errors.")] = 3,
+) -> None:
+    """Download the documents a manifest lists, politely, checking each is a PDF.
+
+    Example: letterparse fetch ofsted_csc_ilacs_history.csv --out pdfs/
+    """
+    from .fetch import fetch as run
+
+    try:
+        result = run(manifest, out, rate=rate, retries=retries)
+    except (LetterparseError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(result.summary(), err=True)
+    if not result.ok:
+        raise typer.Exit(1)

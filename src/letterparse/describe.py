@@ -226,6 +226,12 @@ def _names(fragment: str) -> list[str]:
     return out
 
 
+_VISIT_INSPECTORS = (
+    r"(?i:inspectors?(?: for this (?:visit|inspection))? (?:were|was)|(?:carried out|conducted|led|undertaken|completed) by)\s+(.+?)\.(?=\s+[A-Z]|\s*$)",
+    r"(?:Her|His) Majesty's Inspectors?,? (.+?),? (?:carried out|conducted|undertook|led) the (?:visit|inspection)",
+)
+
+
 def detect_inspectors(lines: tuple[Line, ...], family: str) -> tuple[str, ...]:
     if family == "jtai_letter":
         return ()
@@ -250,13 +256,14 @@ def detect_inspectors(lines: tuple[Line, ...], family: str) -> tuple[str, ...]:
                     team.append(extra)
                 names += _names(", ".join(team))
     elif family in ("focused_visit", "monitoring_visit"):
-        m = re.search(
-            r"(?i:inspectors?(?: for this (?:visit|inspection))? (?:were|was)|(?:carried out|conducted|led|undertaken|completed) by)\s+(.+?)\.(?=\s+[A-Z]|\s*$)",
-            one,
-        )
-        if m:
-            frag = re.sub(r"\b(?:two|three|four|five) of\b|\((?:HMI )?designate\)|\bdesignate\b", ",", m.group(1), flags=re.I)
-            names += _names(frag)
+        for pat in _VISIT_INSPECTORS:
+            for m in re.finditer(pat, one):
+                frag = re.sub(r"\b(?:two|three|four|five) of\b|\((?:HMI )?designate\)|\bdesignate\b", ",", m.group(1), flags=re.I)
+                names = _names(frag)
+                if names:
+                    break
+            if names:
+                break
     elif family == "ucra_letter":
         m = re.search(rf"yours (?:sincerely|faithfully),?\s*\n?\s*({_NAME})\s*(?:\n\s*)?(?:Her|His) Majesty'?s Inspector", flat, re.I)
         if not m:
@@ -287,7 +294,7 @@ _GRADE_PATTERNS = {
         ("care_leavers", rf"experiences and progress of\s+care leavers\s*{_GRADE}"),
         ("impact_of_leaders", rf"leadership, management and\s+governance\s*{_GRADE}"),
         ("overall_effectiveness", rf"(?:overall judgement is|children's services in [\w ,'-]+? (?:are|is))\s*{_GRADE}"),
-        ("lscb", rf"(?:effectiveness of the local safeguarding children board(?: \(lscb\))?|the lscb) (?:is|are)\s*{_GRADE}"),
+        ("lscb", rf"(?:effectiveness of the local safeguarding children board(?: \(lscb\))?|the lscb) (?:is |are )?{_GRADE}"),
     ),
 }
 

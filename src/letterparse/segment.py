@@ -348,7 +348,7 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
                 continue
             in_title = False
             if kind is None:
-                if not seen_known or closed:
+                if closed:
                     continue
                 parent = last_known if last_known and last_known["kind"] != "other" else None
                 kind = parent["kind"] if parent else "other"

@@ -1,0 +1,365 @@
+"""Parse many files into a store: a local process pool or a Dask cluster.
+
+Workers only parse; the parent process is the only writer to the store, one
+transaction per file.  One bad file never stops the run: a typed error, a
+timeout or any unexpected exception becomes a row in the ``errors`` table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .errors import InputNotFound, LetterparseError
+
+SUFFIXES = (".pdf", ".txt")
+CRASH_RETRIES = 2  # a file in flight when this many worker processes died is recorded as "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    total: int  # distinct files (by sha256) found in the inputs
+    parsed: int  # written to ``letters`` in this run
+    skipped: int  # already in the store (``resume``)
+    failed: int  # written to ``errors`` in this run
+    pages: int
+    seconds: float
+    errors: tuple[tuple[str, str, str], ...] = ()  # (path, error code, message)
+    duplicates: int = 0  # files skipped because another input had the same sha256
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    def summary(self) -> str:
+        rate = self.pages / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.total} files: {self.parsed} parsed, {self.skipped} skipped, {self.failed} errors"
+            f" ({self.pages} pages in {self.seconds:.1f} s, {rate:.1f} pages/s)"
+        )
+
+
+@dataclass(slots=True)
+class _Task:
+    path: str
+    sha256: str
+    crashes: int = 0
+    started: float = field(default=0.0)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def collect_inputs(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, str]], int]:
+    """``(path, sha256)`` for every ``*.pdf``/``*.txt`` file given or under a folder given,
+    sorted by path and deduplicated by sha256 (the first path wins), and the number of
+    duplicates dropped.  A file given by name is kept whatever its suffix."""
+    paths: set[Path] = set()
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            paths.update(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
+        elif p.is_file():
+            paths.add(p)
+        else:
+            raise InputNotFound(str(p))
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for p in sorted(paths, key=str):
+        sha = _sha256_file(p)
+        if sha not in seen:
+            seen.add(sha)
+            out.append((str(p), sha))
+    return out, len(paths) - len(out)
+
+
+def model_version(themes: bool) -> str:
+    """The theme model's version, or "none" (no model, or ``themes=False``)."""
+    if not themes:
+        return "none"
+    try:
+        from . import classify
+
+        if not classify.model_available():
+            return "none"
+        return str(classify.model_version())
+    except (ImportError, AttributeError):
+        return "none"
+
+
+def parse_task(path: str, backend: str, themes: bool) -> tuple[str, Any, Any]:
+    """Run in a worker: ``("ok", letter dict, pages)`` or ``("error", code, message)``.
+
+    Never raises: an unexpected exception is reported as code ``internal``."""
+    try:
+        from .pipeline import parse
+
+        letter = parse(path, backend=backend, themes=themes)
+        return ("ok", letter.to_dict(), letter.source.pages)
+    except LetterparseError as exc:
+        return ("error", exc.code, exc.message)
+    except Exception as exc:  # noqa: BLE001 - any bug in one file must not stop the batch
+        return ("error", "internal", f"{type(exc).__name__}: {exc}")
+
+
+def _noop() -> None:
+    return None
+
+
+# --- progress -------------------------------------------------------------------
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.t0 = time.monotonic()
+        self.pages = 0
+        self.errors = 0
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("parsing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]:.1f} pages/s"),
+                TextColumn("{task.fields[errors]} errors"),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("parsing", total=total, rate=0.0, errors=0)
+
+    def advance(self, pages: int = 0, error: bool = False) -> None:
+        self.pages += pages
+        self.errors += int(error)
+        if self.enabled:
+            dt = max(time.monotonic() - self.t0, 1e-6)
+            self.bar.update(self.task, advance=1, rate=self.pages / dt, errors=self.errors)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+
+# --- the run ----------------------------------------------------------------------
+
+
+def run_batch(
+    inputs: Iterable[str | Path],
+    out: str | Path,
+    workers: int | None = None,
+    backend: str = "pdfium",
+    themes: bool = True,
+    resume: bool = False,
+    engine: str = "local",
+    scheduler: str | None = None,
+    timeout: float = 120.0,
+    progress: bool = True,
+) -> BatchResult:
+    """Parse every file under ``inputs`` into the store ``out`` (see :mod:`letterparse.store`).
+
+    ``resume`` skips files already in ``letters`` with the same parser and model
+    version and retries those in ``errors``.  A file taking longer than ``timeout``
+    seconds is recorded as ``timeout`` and its worker process replaced.
+
+    >>> run_batch(["../shared/corpus"], "letters.duckdb", workers=4)  # doctest: +SKIP
+    """
+    from . import PARSER_VERSION
+    from .extract import BACKENDS
+    from .store import open_store
+
+    if engine not in ("local", "dask"):
+        raise ValueError(f"unknown engine {engine!r}; use local or dask")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    t0 = time.monotonic()
+    files, duplicates = collect_inputs(inputs)
+    mversion = model_version(themes)
+    workers = max(1, workers or os.cpu_count() or 1)
+    parsed = failed = pages = 0
+    errors: list[tuple[str, str, str]] = []
+    with open_store(out) as store:
+        done = store.completed(PARSER_VERSION, mversion) if resume else set()
+        todo = [_Task(p, s) for p, s in files if s not in done]
+        bar = _Progress(len(todo), progress)
+
+        def record(task: _Task, outcome: tuple[str, Any, Any]) -> None:
+            nonlocal parsed, failed, pages
+            from .model import Letter
+
+            if outcome[0] == "ok":
+                letter = Letter.from_dict(outcome[1])
+                store.put_letter(letter, PARSER_VERSION, mversion)
+                parsed += 1
+                pages += outcome[2]
+                bar.advance(outcome[2])
+            else:
+                _, code, message = outcome
+                store.put_error(task.path, task.sha256, code, message, PARSER_VERSION)
+                failed += 1
+                errors.append((task.path, code, message))
+                bar.advance(error=True)
+
+        try:
+            if todo:
+                if engine == "local":
+                    _run_local(todo, record, workers, backend, themes, timeout)
+                else:
+                    _run_dask(todo, record, workers, backend, themes, timeout, scheduler)
+        finally:
+            bar.close()
+    return BatchResult(
+        total=len(files),
+        parsed=parsed,
+        skipped=len(files) - len(todo),
+        failed=failed,
+        pages=pages,
+        seconds=time.monotonic() - t0,
+        errors=tuple(errors),
+        duplicates=duplicates,
+    )
+
+
+Record = Callable[[_Task, tuple[str, Any, Any]], None]
+
+
+def _timeout_outcome(timeout: float) -> tuple[str, str, str]:
+    return ("error", "timeout", f"parsing took longer than {timeout:g} s and was stopped")
+
+
+def _crash_outcome() -> tuple[str, str, str]:
+    return ("error", "internal", "the worker process died while parsing this file")
+
+
+def _new_pool(workers: int):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
+    # Start the workers before the clock runs for the first files.
+    for f in [pool.submit(_noop) for _ in range(workers)]:
+        f.result()
+    return pool
+
+
+def _kill_pool(pool) -> None:
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        try:
+            proc.kill()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_local(todo: list[_Task], record: Record, workers: int, backend: str, themes: bool, timeout: float) -> None:
+    """At most ``workers`` files in flight, so a file's clock starts when it is sent.
+    On a timeout the whole pool is killed and recreated; the other files in flight
+    are sent again."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    queue = deque(todo)
+    pool = _new_pool(workers)
+    running: dict[Any, _Task] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                task = queue.popleft()
+                task.started = time.monotonic()
+                running[pool.submit(parse_task, task.path, backend, themes)] = task
+            deadline = min(t.started for t in running.values()) + timeout
+            finished, _ = wait(list(running), timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in finished:
+                task = running.pop(fut)
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    task.crashes += 1
+                    if task.crashes >= CRASH_RETRIES:
+                        record(task, _crash_outcome())
+                    else:
+                        queue.appendleft(task)
+                    continue
+                record(task, outcome)
+            now = time.monotonic()
+            late = [f for f, t in running.items() if now - t.started >= timeout]
+            if late or broken:
+                for fut in late:
+                    record(running.pop(fut), _timeout_outcome(timeout))
+                # The rest in flight go again on a fresh pool.
+                for task in running.values():
+                    queue.appendleft(task)
+                running.clear()
+                _kill_pool(pool)
+                pool = _new_pool(workers)
+    finally:
+        _kill_pool(pool) if running else pool.shutdown(wait=True)
+
+
+def _run_dask(
+    todo: list[_Task], record: Record, workers: int, backend: str, themes: bool, timeout: float, scheduler: str | None
+) -> None:
+    """The same loop on a dask.distributed Client; on a timeout the workers are restarted."""
+    from dask.distributed import Client, LocalCluster, wait
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        slots = max(1, sum(client.nthreads().values()))
+        queue = deque(todo)
+        running: dict[Any, _Task] = {}
+        while queue or running:
+            while queue and len(running) < slots:
+                task = queue.popleft()
+                task.started = time.monotonic()
+                running[client.submit(parse_task, task.path, backend, themes, pure=False)] = task
+            deadline = min(t.started for t in running.values()) + timeout
+            try:
+                res = wait(list(running), timeout=max(0.01, deadline - time.monotonic()), return_when="FIRST_COMPLETED")
+                finished = res.done
+            except TimeoutError:
+                finished = set()
+            for fut in finished:
+                task = running.pop(fut)
+                try:
+                    outcome = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a worker that died (KilledWorker...)
+                    outcome = ("error", "internal", f"{type(exc).__name__}: {exc}")
+                record(task, outcome)
+            now = time.monotonic()
+            late = [f for f, t in running.items() if now - t.started >= timeout]
+            if late:
+                for fut in late:
+                    record(running.pop(fut), _timeout_outcome(timeout))
+                    fut.cancel()
+                for fut, task in running.items():
+                    fut.cancel()
+                    queue.appendleft(task)
+                running.clear()
+                client.restart()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,546 @@
+"""Write parsed letters to a store and read them back for analysis.
+
+The only module that imports DuckDB and pyarrow (both inside functions).  A
+store is chosen by its path:
+
+* ``*.jsonl`` - JSON Lines, one line per letter or error, appended whole
+  (write + flush + fsync).  The last record for a sha256 wins; a truncated
+  last line (a crash mid-write) is cut off when the store is opened again.
+* a folder, or a path ending in ``.parquet`` or with no suffix - a Parquet
+  folder with ``letters.parquet``, ``sections.parquet``, ``findings.parquet``
+  and ``errors.parquet``, each written atomically (temporary file + rename)
+  when the store is closed.
+* anything else (``*.duckdb``, the default) - a DuckDB database.
+
+Schema (the same four tables in every format; see docs/store.md)::
+
+    letters   sha256 (primary key), path, family, authority, ons_code, la_code,
+              region, letter_date, inspection_start, inspection_end,
+              year (year the inspection ended, else the letter date's year),
+              inspectors (list of names), grades (JSON object text), pages,
+              backend, parser_version, model_version, json (the full letter JSON)
+    sections  sha256, section_id, parent, heading, kind, page
+    findings  sha256, section_id, finding_id, kind (the section kind), polarity,
+              themes (list of theme ids), theme_scores (JSON object text
+              {theme: score}), text, page, start, end (offsets into the letter text)
+    errors    path, sha256, error (the error's type code, e.g. "not_a_pdf",
+              "timeout", "internal"), message, parser_version
+
+Each file is all in or all out: writing a letter or an error for a sha256
+first removes every earlier row for that sha256 (in all four tables), in one
+transaction.  So a file that failed before and now parses loses its errors
+row, and a file that fails again keeps exactly one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import StoreError
+from .io import dumps, write_atomic
+from .model import Letter
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
+TABLES = ("letters", "sections", "findings", "errors")
+
+# Column name -> DuckDB type.  The order is the column order in every format.
+COLUMNS: dict[str, dict[str, str]] = {
+    "letters": {
+        "sha256": "VARCHAR PRIMARY KEY",
+        "path": "VARCHAR",
+        "family": "VARCHAR",
+        "authority": "VARCHAR",
+        "ons_code": "VARCHAR",
+        "la_code": "VARCHAR",
+        "region": "VARCHAR",
+        "letter_date": "DATE",
+        "inspection_start": "DATE",
+        "inspection_end": "DATE",
+        "year": "INTEGER",
+        "inspectors": "VARCHAR[]",
+        "grades": "VARCHAR",
+        "pages": "INTEGER",
+        "backend": "VARCHAR",
+        "parser_version": "VARCHAR",
+        "model_version": "VARCHAR",
+        "json": "VARCHAR",
+    },
+    "sections": {
+        "sha256": "VARCHAR",
+        "section_id": "VARCHAR",
+        "parent": "VARCHAR",
+        "heading": "VARCHAR",
+        "kind": "VARCHAR",
+        "page": "INTEGER",
+    },
+    "findings": {
+        "sha256": "VARCHAR",
+        "section_id": "VARCHAR",
+        "finding_id": "VARCHAR",
+        "kind": "VARCHAR",
+        "polarity": "VARCHAR",
+        "themes": "VARCHAR[]",
+        "theme_scores": "VARCHAR",
+        "text": "VARCHAR",
+        "page": "INTEGER",
+        "start": "INTEGER",
+        "end": "INTEGER",
+    },
+    "errors": {
+        "path": "VARCHAR",
+        "sha256": "VARCHAR",
+        "error": "VARCHAR",
+        "message": "VARCHAR",
+        "parser_version": "VARCHAR",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LetterRows:
+    letter: dict[str, Any]
+    sections: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+
+
+def _region(letter: Letter) -> str | None:
+    from .gazetteer import load_gazetteer
+
+    g = load_gazetteer()
+    a = letter.authority
+    rec = (g.by_ons(a.ons_code) if a.ons_code else None) or (g.by_name(a.name) if a.name else None)
+    return rec.region if rec and rec.region else None
+
+
+def letter_rows(letter: Letter, parser_version: str, model_version: str) -> LetterRows:
+    """The rows one letter gives in the ``letters``, ``sections`` and ``findings`` tables."""
+    sha = letter.source.sha256
+    end, ldate = letter.inspection.end, letter.letter_date
+    year = end.year if end else (ldate.year if ldate else None)
+    row = {
+        "sha256": sha,
+        "path": letter.source.path,
+        "family": letter.family,
+        "authority": letter.authority.name,
+        "ons_code": letter.authority.ons_code,
+        "la_code": letter.authority.la_code,
+        "region": _region(letter),
+        "letter_date": ldate,
+        "inspection_start": letter.inspection.start,
+        "inspection_end": end,
+        "year": year,
+        "inspectors": list(letter.inspection.inspectors),
+        "grades": json.dumps(dict(letter.grades), sort_keys=True),
+        "pages": letter.source.pages,
+        "backend": letter.source.backend,
+        "parser_version": parser_version,
+        "model_version": model_version,
+        "json": dumps(letter, indent=None),
+    }
+    sections, findings = [], []
+    for s in letter.sections:
+        sections.append(
+            {"sha256": sha, "section_id": s.id, "parent": s.parent, "heading": s.heading, "kind": s.kind, "page": s.page}
+        )
+        for f in s.findings:
+            findings.append(
+                {
+                    "sha256": sha,
+                    "section_id": s.id,
+                    "finding_id": f.id,
+                    "kind": s.kind,
+                    "polarity": f.polarity,
+                    "themes": [t.theme for t in f.themes],
+                    "theme_scores": json.dumps({t.theme: round(t.score, 4) for t in f.themes}, sort_keys=True),
+                    "text": f.text,
+                    "page": f.page,
+                    "start": f.spans[0].start if f.spans else None,
+                    "end": f.spans[-1].end if f.spans else None,
+                }
+            )
+    return LetterRows(row, sections, findings)
+
+
+def error_row(path: str, sha256: str | None, error: str, message: str, parser_version: str) -> dict[str, Any]:
+    return {"path": path, "sha256": sha256, "error": error, "message": message, "parser_version": parser_version}
+
+
+def store_kind(path: str | Path) -> str:
+    """'jsonl', 'parquet' or 'duckdb', from the path."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".jsonl":
+        return "jsonl"
+    if p.is_dir() or suffix in ("", ".parquet"):
+        return "parquet"
+    return "duckdb"
+
+
+class Store:
+    """Write side of a store.  Use :func:`open_store`; close it (or use ``with``)."""
+
+    kind = ""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
+        raise NotImplementedError
+
+    def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
+        raise NotImplementedError
+
+    def completed(self, parser_version: str, model_version: str) -> set[str]:
+        """sha256s already in ``letters`` with these versions (what ``--resume`` skips)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(path: str | Path) -> Store:
+    """Open (creating if needed) the store at ``path`` for writing."""
+    p = Path(path)
+    kind = store_kind(p)
+    try:
+        if kind == "jsonl":
+            return JsonlStore(p)
+        if kind == "parquet":
+            return ParquetStore(p)
+        return DuckdbStore(p)
+    except StoreError:
+        raise
+    except Exception as exc:  # duckdb.IOException, OSError, pyarrow errors...
+        raise StoreError(str(p), f"cannot open the store: {exc}") from exc
+
+
+# --- DuckDB -------------------------------------------------------------------
+
+
+def _ddl() -> list[str]:
+    out = []
+    for table, cols in COLUMNS.items():
+        body = ", ".join(f'"{c}" {t}' for c, t in cols.items())
+        out.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+    return out
+
+
+def _arrow(table: str, rows: list[dict[str, Any]]):
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(rows, schema=_arrow_schema(table))
+
+
+def _arrow_schema(table: str):
+    import pyarrow as pa
+
+    types = {
+        "VARCHAR": pa.string(),
+        "DATE": pa.date32(),
+        "INTEGER": pa.int32(),
+        "VARCHAR[]": pa.list_(pa.string()),
+    }
+    return pa.schema([(c, types[t.replace(" PRIMARY KEY", "")]) for c, t in COLUMNS[table].items()])
+
+
+class DuckdbStore(Store):
+    kind = "duckdb"
+
+    def __init__(self, path: Path):
+        import duckdb
+
+        super().__init__(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(path))
+        for stmt in _ddl():
+            self.con.execute(stmt)
+
+    def _replace(self, sha256: str | None, path: str, inserts: dict[str, list[dict[str, Any]]]) -> None:
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if sha256 is not None:
+                for table in TABLES:
+                    con.execute(f"DELETE FROM {table} WHERE sha256 = ?", [sha256])
+            else:
+                con.execute("DELETE FROM errors WHERE sha256 IS NULL AND path = ?", [path])
+            for table, rows in inserts.items():
+                if rows:
+                    con.register("_rows", _arrow(table, rows))
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
+                    con.unregister("_rows")
+            con.execute("COMMIT")
+        except Exception as exc:
+            con.execute("ROLLBACK")
+            raise StoreError(str(self.path), f"cannot write {path}: {exc}") from exc
+
+    def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
+        r = letter_rows(letter, parser_version, model_version)
+        self._replace(
+            letter.source.sha256,
+            letter.source.path,
+            {"letters": [r.letter], "sections": r.sections, "findings": r.findings},
+        )
+
+    def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
+        self._replace(sha256, path, {"errors": [error_row(path, sha256, error, message, parser_version)]})
+
+    def completed(self, parser_version: str, model_version: str) -> set[str]:
+        rows = self.con.execute(
+            "SELECT sha256 FROM letters WHERE parser_version = ? AND model_version = ?", [parser_version, model_version]
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+# --- JSON Lines -----------------------------------------------------------------
+
+
+class JsonlStore(Store):
+    """``{"type": "letter", "parser_version", "model_version", "letter": {...}}`` or
+    ``{"type": "error", "path", "sha256", "error", "message", "parser_version"}``, one per line."""
+
+    kind = "jsonl"
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _truncate_partial_line(path)
+        self.latest = _read_jsonl(path)
+        self.fh = open(path, "ab")
+
+    def _append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True, default=str) + "\n"
+        try:
+            self.fh.write(line.encode("utf-8"))
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        except OSError as exc:
+            raise StoreError(str(self.path), f"cannot append: {exc}") from exc
+        self.latest[record.get("sha256") or "path:" + record["path"]] = record
+
+    def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
+        self._append(
+            {
+                "type": "letter",
+                "sha256": letter.source.sha256,
+                "path": letter.source.path,
+                "parser_version": parser_version,
+                "model_version": model_version,
+                "letter": letter.to_dict(),
+            }
+        )
+
+    def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
+        self._append({"type": "error", **error_row(path, sha256, error, message, parser_version)})
+
+    def completed(self, parser_version: str, model_version: str) -> set[str]:
+        return {
+            r["sha256"]
+            for r in self.latest.values()
+            if r["type"] == "letter" and r["parser_version"] == parser_version and r["model_version"] == model_version
+        }
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _truncate_partial_line(path: Path) -> None:
+    """Cut a last line that has no newline (a write interrupted by a crash)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if data.endswith(b"\n"):
+            return
+        fh.truncate(data.rfind(b"\n") + 1)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_jsonl(path: Path) -> dict[str, dict[str, Any]]:
+    """The last record per sha256 (or per path, for errors without one)."""
+    latest: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return latest
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.endswith("\n"):
+                break  # a partial last line: ignored
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise StoreError(str(path), f"line {n} is not JSON: {exc}") from exc
+            latest[record.get("sha256") or "path:" + record["path"]] = record
+    return latest
+
+
+# --- Parquet folder -------------------------------------------------------------
+
+
+class ParquetStore(Store):
+    """Rows are kept in memory and written (atomically, table by table) on close."""
+
+    kind = "parquet"
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        path.mkdir(parents=True, exist_ok=True)
+        frames = _load_parquet(path) if (path / "letters.parquet").exists() else None
+        self.letters: dict[str, LetterRows] = {}
+        self.errors: dict[str, dict[str, Any]] = {}
+        if frames is not None:
+            secs = frames["sections"].groupby("sha256") if len(frames["sections"]) else None
+            finds = frames["findings"].groupby("sha256") if len(frames["findings"]) else None
+            for row in _records(frames["letters"]):
+                sha = row["sha256"]
+                s = _records(secs.get_group(sha)) if secs is not None and sha in secs.groups else []
+                f = _records(finds.get_group(sha)) if finds is not None and sha in finds.groups else []
+                self.letters[sha] = LetterRows(row, s, f)
+            for row in _records(frames["errors"]):
+                self.errors[row["sha256"] or "path:" + row["path"]] = row
+
+    def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
+        sha = letter.source.sha256
+        self.errors.pop(sha, None)
+        self.letters[sha] = letter_rows(letter, parser_version, model_version)
+
+    def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
+        if sha256 is not None:
+            self.letters.pop(sha256, None)
+        self.errors[sha256 or "path:" + path] = error_row(path, sha256, error, message, parser_version)
+
+    def completed(self, parser_version: str, model_version: str) -> set[str]:
+        return {
+            sha
+            for sha, r in self.letters.items()
+            if r.letter["parser_version"] == parser_version and r.letter["model_version"] == model_version
+        }
+
+    def close(self) -> None:
+        import pyarrow.parquet as pq
+
+        order = sorted(self.letters)
+        tables = {
+            "letters": [self.letters[s].letter for s in order],
+            "sections": [row for s in order for row in self.letters[s].sections],
+            "findings": [row for s in order for row in self.letters[s].findings],
+            "errors": [self.errors[k] for k in sorted(self.errors)],
+        }
+        for name, rows in tables.items():
+            import io as _io
+
+            buf = _io.BytesIO()
+            pq.write_table(_arrow(name, rows), buf)
+            write_atomic(self.path / f"{name}.parquet", buf.getvalue())
+
+
+def _records(df: pandas.DataFrame) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    out = []
+    for rec in df.to_dict("records"):
+        clean = {}
+        for k, v in rec.items():
+            if hasattr(v, "tolist") and not isinstance(v, str):
+                v = v.tolist()
+            elif not isinstance(v, list) and pd.isna(v):
+                v = None
+            elif isinstance(v, pd.Timestamp):
+                v = v.date()
+            clean[k] = v
+        out.append(clean)
+    return out
+
+
+# --- reading --------------------------------------------------------------------
+
+
+def load(store: str | Path) -> dict[str, pandas.DataFrame]:
+    """The four tables of a store as pandas DataFrames: ``letters``, ``sections``,
+    ``findings`` and ``errors`` (columns as in the module docstring), sorted by sha256.
+
+    >>> tables = letterparse.load("letters.duckdb")   # doctest: +SKIP
+    >>> tables["findings"].groupby("polarity").size()  # doctest: +SKIP
+    """
+    p = Path(store)
+    if not p.exists():
+        raise StoreError(str(p), "no such store")
+    kind = store_kind(p)
+    try:
+        if kind == "duckdb":
+            frames = _load_duckdb(p)
+        elif kind == "jsonl":
+            frames = _load_jsonl(p)
+        else:
+            frames = _load_parquet(p)
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(str(p), f"cannot read the store: {exc}") from exc
+    return frames
+
+
+def _load_duckdb(path: Path) -> dict[str, pandas.DataFrame]:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        keys = {"letters": "sha256", "sections": "sha256, section_id", "findings": "sha256, finding_id", "errors": "path"}
+        return {t: _typed(t, con.execute(f"SELECT * FROM {t} ORDER BY {keys[t]}").df()) for t in TABLES}
+    finally:
+        con.close()
+
+
+def _load_parquet(path: Path) -> dict[str, pandas.DataFrame]:
+    import pyarrow.parquet as pq
+
+    out = {}
+    for t in TABLES:
+        f = path / f"{t}.parquet"
+        table = pq.read_table(f) if f.exists() else _arrow(t, [])
+        out[t] = _typed(t, table.to_pandas())
+    return out
+
+
+def _load_jsonl(path: Path) -> dict[str, pandas.DataFrame]:
+    rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
+    latest = _read_jsonl(path)
+    for key in sorted(latest):
+        r = latest[key]
+        if r["type"] == "letter":
+            lr = letter_rows(Letter.from_dict(r["letter"]), r["parser_version"], r["model_version"])
+            rows["letters"].append(lr.letter)
+            rows["sections"].extend(lr.sections)
+            rows["findings"].extend(lr.findings)
+        else:
+            rows["errors"].append({c: r.get(c) for c in COLUMNS["errors"]})
+    return {t: _typed(t, _arrow(t, rows[t]).to_pandas()) for t in TABLES}
+
+
+def _typed(table: str, df: pandas.DataFrame) -> pandas.DataFrame:
+    """The same dtypes whichever format the table came from."""
+    import pandas as pd
+
+    for c, t in COLUMNS[table].items():
+        if t == "DATE":
+            df[c] = pd.to_datetime(df[c]).dt.date
+        elif t == "INTEGER":
+            df[c] = df[c].astype("Int64")
+        elif t == "VARCHAR[]":
+            df[c] = df[c].map(lambda v: [] if v is None else list(v))
+    return df.reset_index(drop=True)

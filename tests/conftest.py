@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = (ROOT / ".." / "shared" / "corpus").resolve()
+SEED = (ROOT / ".." / "shared" / "seed" / "000_8910a1e35173fc3a.txt").resolve()
+SAMPLES = ROOT / "corpora" / "samples"
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/render.py
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not (CORPUS / "manifest.csv").exists():
+        pytest.skip("../shared/corpus is not here")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    if not SEED.exists():
+        pytest.skip("../shared/seed is not here")
+    return SEED
+
+
+@pytest.fixture(scope="session")
+def seed_pdf(seed_path: Path, tmp_path_factory) -> Path:
+    from render import markup_from_plain, render_letter
+
+    out = tmp_path_factory.mktemp("seed") / "seed.pdf"
+    return render_letter(markup_from_plain(seed_path.read_text("utf-8")), out)

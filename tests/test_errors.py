@@ -1,0 +1,96 @@
+"""Bad input: a typed error with a clear message from the library, and
+`Error: ...` with exit code 1 from the CLI, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from letterparse import errors, parse
+from letterparse.cli import app
+from conftest import SAMPLES
+
+GOOD = SAMPLES / "2019_leeds_focused_visit.pdf"
+
+
+def _encrypted(path):
+    from reportlab.lib import pdfencrypt
+    from reportlab.pdfgen import canvas
+
+    enc = pdfencrypt.StandardEncryption("secret", ownerPassword="owner", canPrint=0, strength=128)
+    c = canvas.Canvas(str(path), encrypt=enc)
+    c.drawString(72, 720, "Strengths")
+    c.save()
+    return path
+
+
+def _scanned(path):
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    c.rect(72, 600, 300, 100, fill=1)  # a picture of a page, no text layer
+    c.showPage()
+    c.rect(72, 600, 300, 100, fill=1)
+    c.save()
+    return path
+
+
+def _w(path, data):
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+CASES = [
+    ("missing", lambda p: p / "nope.pdf", errors.InputNotFound, "no such file"),
+    ("directory", lambda p: p, errors.IsADirectory, "is a directory"),
+    ("empty", lambda p: _w(p / "empty.pdf", b""), errors.EmptyFile, "empty"),
+    ("html", lambda p: _w(p / "err.pdf", "<!DOCTYPE html><html><body>Not found</body></html>"),
+     errors.NotAPdf, "HTML"),
+    ("garbage", lambda p: _w(p / "g.pdf", bytes(range(256)) * 40), errors.NotAPdf, "binary"),
+    ("truncated", lambda p: _w(p / "t.pdf", GOOD.read_bytes()[:3000]), errors.CorruptPdf, "corrupt"),
+    ("corrupt", lambda p: _w(p / "c.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 500), errors.CorruptPdf, "corrupt"),
+    ("encrypted", lambda p: _encrypted(p / "e.pdf"), errors.EncryptedPdf, "encrypted"),
+    ("scanned", lambda p: _scanned(p / "s.pdf"), errors.NoTextLayer, "OCR"),
+    ("docx", lambda p: _w(p / "a.docx", b"PK\x03\x04rest"), errors.UnsupportedFileType, "unsupported"),
+    ("latin1 text", lambda p: _w(p / "l.txt", "caf\xe9 ".encode("latin-1") * 10), errors.BadTextEncoding, "UTF-8"),
+]
+
+
+@pytest.mark.parametrize("backend", ["pdfium", "plumber"])
+@pytest.mark.parametrize("name,make,exc,words", CASES, ids=[c[0] for c in CASES])
+def test_library_raises_typed_errors(tmp_path, backend, name, make, exc, words):
+    path = make(tmp_path)
+    with pytest.raises(exc) as info:
+        parse(path, backend=backend, themes=False)
+    assert isinstance(info.value, errors.LetterparseError)
+    assert words.lower() in str(info.value).lower()
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("name,make,exc,words", CASES, ids=[c[0] for c in CASES])
+def test_cli_prints_error_and_exits_1(tmp_path, name, make, exc, words):
+    path = make(tmp_path)
+    result = CliRunner().invoke(app, ["extract", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ")
+    assert words.lower() in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+
+
+def test_page_limit(tmp_path):
+    with pytest.raises(errors.TooLarge) as info:
+        parse(GOOD, max_pages=1, themes=False)
+    assert "page count" in str(info.value)
+    with pytest.raises(errors.TooLarge):
+        parse(GOOD, max_bytes=1000, themes=False)
+
+
+def test_cli_goes_on_past_a_bad_file(tmp_path):
+    bad = tmp_path / "bad.pdf"
+    bad.write_text("<html></html>")
+    result = CliRunner().invoke(app, ["extract", str(bad), str(GOOD)])
+    assert result.exit_code == 1
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and '"family": "focused_visit"' in lines[0]
+    assert "bad.pdf" in result.stderr
