@@ -163,6 +163,9 @@ def heatmap_png(frames: Mapping[str, pandas.DataFrame], polarity: str = "weaknes
     fig, ax = plt.subplots(figsize=(max(5.0, 1.0 + 0.7 * cols + 2.5), max(3.0, 1.2 + 0.22 * rows)))
     im = ax.imshow(m.to_numpy(), aspect="auto", cmap="viridis", vmin=0.0, vmax=max(1e-9, float(m.to_numpy().max())))
     ax.set_xticks(range(cols), [str(c) for c in m.columns], rotation=45, ha="right")
+    if rows > 30:  # a tall map: theme names on top as well
+        ax.tick_params(top=True, labeltop=True)
+        plt.setp(ax.get_xticklabels(), rotation=45)
     ax.set_yticks(range(rows), [str(i) for i in m.index], fontsize=8 if rows > 40 else 9)
     ax.set_xlabel("theme")
     ax.set_ylabel("authority")
@@ -178,7 +181,12 @@ def trends_png(frames: Mapping[str, pandas.DataFrame], **filters) -> bytes:
     t = t[t["year"].notna()]
     plt.close("all")
     polarities = sorted(t["polarity"].unique()) or ["(none)"]
-    fig, axes = plt.subplots(1, len(polarities), figsize=(4.5 * len(polarities) + 1, 3.8), sharey=True, squeeze=False)
+    ncols = min(2, len(polarities))
+    nrows = -(-len(polarities) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(5.0 * ncols + 1, 3.6 * nrows), sharey=True, squeeze=False)
+    axes = [list(grid.flat)]
+    for ax in axes[0][len(polarities):]:
+        ax.axis("off")
     for ax, pol in zip(axes[0], polarities):
         sub = t[t["polarity"] == pol]
         for theme, g in sub.groupby("theme"):
@@ -186,9 +194,10 @@ def trends_png(frames: Mapping[str, pandas.DataFrame], **filters) -> bytes:
             ax.plot(g["year"].astype(int), g["share"], marker="o", label=str(theme))
         ax.set_title(f"{pol} findings")
         ax.set_xlabel("year")
+        ax.set_ylabel("share of findings")
+        ax.set_ylim(0, 1.05)
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    axes[0][0].set_ylabel("share of findings")
     handles, labels = axes[0][0].get_legend_handles_labels()
     for ax in axes[0][1:]:
         h, lab = ax.get_legend_handles_labels()

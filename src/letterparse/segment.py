@@ -39,7 +39,7 @@ _GRADE_TAIL = re.compile(
     r"(?:[:\s]+(?:is|are|is that it is|is that it)?:?\s*)"
     r"(?:outstanding|good|inadequate|adequate|requires? improvement(?: to be good)?)\.?$"
 )
-_FOOTNOTE_TAIL = re.compile(r"(?<=[a-z?)])\d{1,2}$")
+_FOOTNOTE_TAIL = re.compile(r"(?<=[a-z?)])\d{1,2}$")  # "area2", "improve?1": a footnote mark
 _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
 
 
@@ -354,6 +354,14 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
                 kind = parent["kind"] if parent else "other"
                 sec = {"heading": heading_text, "kind": kind, "page": b.lines[0].page, "parent": parent,
                        "items": [], "start": w.start, "end": w.end, "closed": False}
+            elif (
+                kind == "main_findings" and last_known is not None and last_known["kind"] in LIST_KINDS
+                and len(key.split()) <= 5 and not closed
+                and not re.match(r"(main |inspection |key )?findings|the |overall|summary|progress", key)
+            ):
+                # "Leadership and management" under "Areas for improvement" is a sub-heading
+                sec = {"heading": heading_text, "kind": last_known["kind"], "page": b.lines[0].page, "parent": last_known,
+                       "items": [], "start": w.start, "end": w.end, "closed": False}
             else:
                 seen_known = True
                 sec = {"heading": heading_text, "kind": kind, "page": b.lines[0].page, "parent": None,
@@ -397,6 +405,6 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
             for j, w in enumerate((w for w in items if w.end > w.start), start=1)
         )
         parent = ids.get(id(sec["parent"])) if sec["parent"] is not None else None
-        heading = re.sub(r"\s+", " ", sec["heading"]).strip()
+        heading = _FOOTNOTE_TAIL.sub("", re.sub(r"\s+", " ", sec["heading"]).strip())
         out.append(Section(sid, heading, sec["kind"], sec["page"], findings, parent, sec["start"], sec["end"]))
     return text, tuple(out)

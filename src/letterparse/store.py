@@ -27,8 +27,8 @@ Schema (the same four tables in every format; see docs/store.md)::
               "timeout", "internal"), message, parser_version
 
 Each file is all in or all out: writing a letter or an error for a sha256
-first removes every earlier row for that sha256 (in all four tables), in one
-transaction.  So a file that failed before and now parses loses its errors
+first removes every earlier row for that sha256 (in all four tables) and any
+earlier error of the same path, in one transaction.  So a file that failed before and now parses loses its errors
 row, and a file that fails again keeps exactly one.
 """
 
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -274,8 +274,8 @@ class DuckdbStore(Store):
             if sha256 is not None:
                 for table in TABLES:
                     con.execute(f"DELETE FROM {table} WHERE sha256 = ?", [sha256])
-            else:
-                con.execute("DELETE FROM errors WHERE sha256 IS NULL AND path = ?", [path])
+            # An earlier failure of the same path (perhaps other bytes then) is stale too.
+            con.execute("DELETE FROM errors WHERE path = ?", [path])
             for table, rows in inserts.items():
                 if rows:
                     con.register("_rows", _arrow(table, rows))
@@ -320,7 +320,7 @@ class JsonlStore(Store):
         super().__init__(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         _truncate_partial_line(path)
-        self.latest = _read_jsonl(path)
+        self.state = _read_jsonl(path)
         self.fh = open(path, "ab")
 
     def _append(self, record: dict[str, Any]) -> None:
@@ -331,7 +331,7 @@ class JsonlStore(Store):
             os.fsync(self.fh.fileno())
         except OSError as exc:
             raise StoreError(str(self.path), f"cannot append: {exc}") from exc
-        self.latest[record.get("sha256") or "path:" + record["path"]] = record
+        _apply(self.state, record)
 
     def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
         self._append(
@@ -350,9 +350,9 @@ class JsonlStore(Store):
 
     def completed(self, parser_version: str, model_version: str) -> set[str]:
         return {
-            r["sha256"]
-            for r in self.latest.values()
-            if r["type"] == "letter" and r["parser_version"] == parser_version and r["model_version"] == model_version
+            sha
+            for sha, r in self.state.letters.items()
+            if r["parser_version"] == parser_version and r["model_version"] == model_version
         }
 
     def close(self) -> None:
@@ -372,11 +372,30 @@ def _truncate_partial_line(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _read_jsonl(path: Path) -> dict[str, dict[str, Any]]:
-    """The last record per sha256 (or per path, for errors without one)."""
-    latest: dict[str, dict[str, Any]] = {}
+@dataclass(slots=True)
+class _State:
+    """What a store holds: letters by sha256, errors by path."""
+
+    letters: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _apply(state: _State, record: dict[str, Any], letter: Any = None) -> None:
+    """Replay one write: all rows of the file's sha256 (and errors of its path) go first."""
+    sha, path = record.get("sha256"), record["path"]
+    state.errors = {p: e for p, e in state.errors.items() if p != path and (sha is None or e.get("sha256") != sha)}
+    if sha is not None:
+        state.letters.pop(sha, None)
+    if record.get("type", "letter") == "letter":
+        state.letters[sha] = record if letter is None else letter
+    else:
+        state.errors[path] = record
+
+
+def _read_jsonl(path: Path) -> _State:
+    state = _State()
     if not path.exists():
-        return latest
+        return state
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.endswith("\n"):
@@ -385,8 +404,8 @@ def _read_jsonl(path: Path) -> dict[str, dict[str, Any]]:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise StoreError(str(path), f"line {n} is not JSON: {exc}") from exc
-            latest[record.get("sha256") or "path:" + record["path"]] = record
-    return latest
+            _apply(state, record)
+    return state
 
 
 # --- Parquet folder -------------------------------------------------------------
@@ -401,8 +420,7 @@ class ParquetStore(Store):
         super().__init__(path)
         path.mkdir(parents=True, exist_ok=True)
         frames = _load_parquet(path) if (path / "letters.parquet").exists() else None
-        self.letters: dict[str, LetterRows] = {}
-        self.errors: dict[str, dict[str, Any]] = {}
+        self.state = _State()
         if frames is not None:
             secs = frames["sections"].groupby("sha256") if len(frames["sections"]) else None
             finds = frames["findings"].groupby("sha256") if len(frames["findings"]) else None
@@ -410,36 +428,34 @@ class ParquetStore(Store):
                 sha = row["sha256"]
                 s = _records(secs.get_group(sha)) if secs is not None and sha in secs.groups else []
                 f = _records(finds.get_group(sha)) if finds is not None and sha in finds.groups else []
-                self.letters[sha] = LetterRows(row, s, f)
+                self.state.letters[sha] = LetterRows(row, s, f)
             for row in _records(frames["errors"]):
-                self.errors[row["sha256"] or "path:" + row["path"]] = row
+                self.state.errors[row["path"]] = row
 
     def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
-        sha = letter.source.sha256
-        self.errors.pop(sha, None)
-        self.letters[sha] = letter_rows(letter, parser_version, model_version)
+        rows = letter_rows(letter, parser_version, model_version)
+        _apply(self.state, {"type": "letter", "sha256": letter.source.sha256, "path": letter.source.path}, rows)
 
     def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
-        if sha256 is not None:
-            self.letters.pop(sha256, None)
-        self.errors[sha256 or "path:" + path] = error_row(path, sha256, error, message, parser_version)
+        _apply(self.state, {"type": "error", **error_row(path, sha256, error, message, parser_version)})
 
     def completed(self, parser_version: str, model_version: str) -> set[str]:
         return {
             sha
-            for sha, r in self.letters.items()
+            for sha, r in self.state.letters.items()
             if r.letter["parser_version"] == parser_version and r.letter["model_version"] == model_version
         }
 
     def close(self) -> None:
         import pyarrow.parquet as pq
 
-        order = sorted(self.letters)
+        letters, errors = self.state.letters, self.state.errors
+        order = sorted(letters)
         tables = {
-            "letters": [self.letters[s].letter for s in order],
-            "sections": [row for s in order for row in self.letters[s].sections],
-            "findings": [row for s in order for row in self.letters[s].findings],
-            "errors": [self.errors[k] for k in sorted(self.errors)],
+            "letters": [letters[s].letter for s in order],
+            "sections": [row for s in order for row in letters[s].sections],
+            "findings": [row for s in order for row in letters[s].findings],
+            "errors": [errors[k] for k in sorted(errors)],
         }
         for name, rows in tables.items():
             import io as _io
@@ -519,16 +535,15 @@ def _load_parquet(path: Path) -> dict[str, pandas.DataFrame]:
 
 def _load_jsonl(path: Path) -> dict[str, pandas.DataFrame]:
     rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
-    latest = _read_jsonl(path)
-    for key in sorted(latest):
-        r = latest[key]
-        if r["type"] == "letter":
-            lr = letter_rows(Letter.from_dict(r["letter"]), r["parser_version"], r["model_version"])
-            rows["letters"].append(lr.letter)
-            rows["sections"].extend(lr.sections)
-            rows["findings"].extend(lr.findings)
-        else:
-            rows["errors"].append({c: r.get(c) for c in COLUMNS["errors"]})
+    state = _read_jsonl(path)
+    for sha in sorted(state.letters):
+        r = state.letters[sha]
+        lr = letter_rows(Letter.from_dict(r["letter"]), r["parser_version"], r["model_version"])
+        rows["letters"].append(lr.letter)
+        rows["sections"].extend(lr.sections)
+        rows["findings"].extend(lr.findings)
+    for p in sorted(state.errors):
+        rows["errors"].append({c: state.errors[p].get(c) for c in COLUMNS["errors"]})
     return {t: _typed(t, _arrow(t, rows[t]).to_pandas()) for t in TABLES}
 
 

@@ -1,0 +1,141 @@
+"""Batch runs on real corpus PDFs plus bad files: errors rows, resume, timeouts, dask."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import letterparse
+from letterparse.batch import collect_inputs, parse_task, run_batch
+
+CORPUS = (Path(__file__).parents[1] / "../shared/corpus").resolve()
+PICK = [
+    "focused-visit/2018-03-01_80511_newham.pdf",
+    "focused-visit/2018-03-01_80532_northumberland.pdf",
+    "area-send/2023-09-15_80536_oxfordshire.pdf",
+]
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    if not all((CORPUS / p).exists() for p in PICK):
+        pytest.skip("../shared/corpus is not here")
+    d = tmp_path / "in"
+    (d / "sub").mkdir(parents=True)
+    for i, p in enumerate(PICK):
+        shutil.copy(CORPUS / p, (d / "sub" if i == 0 else d) / Path(p).name)
+    shutil.copy(CORPUS / PICK[1], d / "sub" / "duplicate.pdf")  # same bytes: parsed once
+    (d / "error_page.pdf").write_text("<!DOCTYPE html><html><body>404 Not Found</body></html>")
+    (d / "empty.pdf").write_bytes(b"")
+    (d / "garbage.pdf").write_bytes(bytes(range(256)) * 20)
+    (d / "notes.csv").write_text("ignored,by,suffix\n")
+    return d
+
+
+def counts(store) -> dict[str, int]:
+    return {k: len(v) for k, v in letterparse.load(store).items()}
+
+
+def test_collect_inputs_dedups_and_sorts(inputs):
+    files, dups = collect_inputs([inputs])
+    names = [Path(p).name for p, _ in files]
+    assert dups == 1
+    assert len(files) == 6 and "notes.csv" not in names
+    assert [p for p, _ in files] == sorted(p for p, _ in files)
+
+
+@pytest.mark.parametrize("store", ["b.duckdb", "b.jsonl", "b_parquet"])
+def test_batch_errors_then_resume(inputs, tmp_path, store):
+    out = tmp_path / store
+    r = run_batch([inputs], out, workers=2, themes=False, progress=False)
+    assert (r.total, r.parsed, r.failed, r.skipped, r.duplicates) == (6, 3, 3, 0, 1)
+    assert not r.ok and r.pages > 3
+    t = letterparse.load(out)
+    assert sorted(t["errors"]["error"]) == ["empty_file", "not_a_pdf", "not_a_pdf"]
+    assert dict(zip(t["errors"].path.map(lambda p: Path(p).name), t["errors"].error)) == {
+        "empty.pdf": "empty_file", "error_page.pdf": "not_a_pdf", "garbage.pdf": "not_a_pdf"}
+    assert sorted(t["letters"].authority) == ["Newham", "Northumberland", "Oxfordshire"]
+    assert set(t["letters"].parser_version) == {letterparse.PARSER_VERSION}
+    assert set(t["letters"].model_version) == {"none"}
+    assert len(t["findings"]) > 20 and set(t["findings"].sha256) <= set(t["letters"].sha256)
+    before = counts(out)
+
+    r2 = run_batch([inputs], out, workers=2, themes=False, progress=False, resume=True)
+    assert (r2.parsed, r2.skipped, r2.failed) == (0, 3, 3)  # errors are retried, parsed files skipped
+    assert counts(out) == before
+
+    # the broken download is fixed: the same path now holds a real PDF
+    shutil.copy(CORPUS / "focused-visit/2018-03-09_80554_solihull.pdf", inputs / "error_page.pdf")
+    r3 = run_batch([inputs], out, workers=2, themes=False, progress=False, resume=True)
+    assert (r3.parsed, r3.skipped, r3.failed) == (1, 3, 2)
+    after = counts(out)
+    assert (after["letters"], after["errors"]) == (4, 2)
+    assert "Solihull" in set(letterparse.load(out)["letters"].authority)
+
+
+def test_slow_file_times_out_and_the_batch_goes_on(inputs, tmp_path):
+    big = tmp_path / "slow.txt"  # ~8 MB of findings: several seconds to segment
+    item = "\n".join(f"- The quality of practice number {i} is not good enough here." for i in range(20000))
+    big.write_text(("Areas for improvement\n\n" + item + "\n\n") * 6)
+    out = tmp_path / "t.duckdb"
+    newham = inputs / "sub" / Path(PICK[0]).name
+    r = run_batch([big, newham, inputs / "empty.pdf"], out, workers=2, themes=False, progress=False, timeout=2.0)
+    assert (r.parsed, r.failed) == (1, 2)
+    t = letterparse.load(out)
+    assert dict(zip(t["errors"].path.map(lambda p: Path(p).name), t["errors"].error)) == {
+        "slow.txt": "timeout", "empty.pdf": "empty_file"}
+    assert list(t["letters"].authority) == ["Newham"]
+
+
+def test_timed_out_file_moves_to_letters_on_resume(inputs, tmp_path):
+    out = tmp_path / "t.jsonl"
+    newham = inputs / "sub" / Path(PICK[0]).name
+    r = run_batch([newham], out, workers=1, themes=False, progress=False, timeout=0.0001)
+    assert r.failed == 1 and list(letterparse.load(out)["errors"].error) == ["timeout"]
+    r = run_batch([newham], out, workers=1, themes=False, progress=False, resume=True)
+    assert (r.parsed, r.failed) == (1, 0)
+    t = letterparse.load(out)
+    assert list(t["letters"].authority) == ["Newham"] and len(t["errors"]) == 0
+
+
+def test_unexpected_exception_becomes_internal(monkeypatch, tmp_path):
+    import letterparse.pipeline
+
+    def boom(*a, **k):
+        raise ZeroDivisionError("bug in a stage")
+
+    monkeypatch.setattr(letterparse.pipeline, "parse", boom)
+    assert parse_task(str(tmp_path / "x.pdf"), "pdfium", False) == ("error", "internal", "ZeroDivisionError: bug in a stage")
+
+
+def test_cli_batch_exit_code_and_summary(inputs, tmp_path):
+    from letterparse.cli import app
+
+    out = tmp_path / "c.duckdb"
+    res = CliRunner().invoke(app, ["batch", str(inputs), "--out", str(out), "--workers", "2", "--no-themes"])
+    assert res.exit_code == 1
+    assert "6 files: 3 parsed, 0 skipped, 3 errors" in res.output
+    ok = CliRunner().invoke(app, ["batch", str(inputs / "sub"), "--out", str(out), "--no-themes", "--resume"])
+    assert ok.exit_code == 0, ok.output
+    assert "2 files: 0 parsed, 2 skipped, 0 errors" in ok.output
+    bad = CliRunner().invoke(app, ["batch", str(tmp_path / "missing"), "--out", str(out)])
+    assert bad.exit_code == 1 and "Error: " in bad.output and "no such file" in bad.output
+    assert "Traceback" not in bad.output
+
+
+@pytest.mark.slow
+def test_dask_engine_matches_local(inputs, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    local, remote = tmp_path / "local.duckdb", tmp_path / "dask.duckdb"
+    run_batch([inputs], local, workers=2, themes=False, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        r = run_batch([inputs], remote, themes=False, progress=False, engine="dask", scheduler=cluster.scheduler_address)
+    assert (r.parsed, r.failed) == (3, 3)
+    a, b = letterparse.load(local), letterparse.load(remote)
+    assert a["letters"]["json"].tolist() == b["letters"]["json"].tolist()
+    cols = ["sha256", "finding_id", "polarity", "text", "page", "start", "end"]
+    assert a["findings"][cols].equals(b["findings"][cols])
+    assert a["errors"][["path", "error"]].equals(b["errors"][["path", "error"]])

@@ -1,0 +1,69 @@
+"""The theme and polarity models in models/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from letterparse.classify import annotate, classify, explain, load_models, model_dir
+from letterparse.errors import ModelError
+from letterparse.train import THEMES
+from letterparse import parse
+from conftest import SAMPLES
+
+# Written for these tests, in the codebook's style (not corpus text).
+CASES = [
+    ("Social workers told us their caseloads are manageable and that managers support them well.", {"workforce"}),
+    ("Chronologies are missing or out of date in many children's case records.", {"recording"}),
+    ("Return home interviews for children who go missing are not always offered promptly.", {"vulnerable_groups"}),
+    ("Too many children in care have had several changes of foster placement.", {"care_permanence"}),
+]
+
+
+@pytest.mark.parametrize("text,expected", CASES)
+def test_obvious_findings_get_their_theme(text, expected):
+    [pred] = classify([text])
+    assert expected <= {t.theme for t in pred.themes}
+    assert [t.score for t in pred.themes] == sorted((t.score for t in pred.themes), reverse=True)
+    assert set(pred.scores) == set(THEMES)
+
+
+def test_list_sections_keep_their_polarity_and_prose_gets_a_model_polarity():
+    preds = classify([CASES[0][0], CASES[1][0]], kinds=["improvements", "main_findings"])
+    assert preds[0].polarity == "weakness"
+    assert preds[1].polarity in ("strength", "satisfactory", "weakness", "priority", "neutral")
+
+
+def test_annotate_fills_every_finding():
+    letter = annotate(parse(SAMPLES / "2019_leeds_focused_visit.pdf", themes=False))
+    assert all(f.themes for f in letter.findings[:5])
+    assert {f.polarity for f in letter.sections[1].findings} == {"weakness"}
+
+
+def test_explain_names_terms():
+    out = explain(CASES[1][0])
+    assert "recording" in out["terms"] and out["terms"]["recording"]
+    assert set(out["scores"]) == set(THEMES)
+
+
+def test_model_card_mismatch_is_a_clear_error(tmp_path):
+    d = tmp_path / "m"
+    shutil.copytree(model_dir(), d)
+    card = json.loads((d / "model_card.json").read_text())
+    card["codebook_version"] = "999"
+    (d / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="codebook"):
+        load_models(str(d))
+    (d / "model_card.json").write_text(json.dumps(card | {"codebook_version": "1"}))
+    (d / "weights.npz").write_bytes(b"not an npz")
+    with pytest.raises(ModelError, match="cannot load"):
+        load_models(str(d))
+
+
+def test_model_card_meets_the_targets():
+    card = json.loads((load_models().directory + "/model_card.json") and open(model_dir() + "/model_card.json").read())
+    cv = card["cross_validation"]
+    assert cv["themes"]["micro_f1"] > cv["baseline"]["micro_f1"]
+    assert cv["polarity_accuracy"] >= 0.9

@@ -1,0 +1,128 @@
+"""The store: same four tables in DuckDB, JSONL and Parquet; all-in-or-out per file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import letterparse
+from letterparse.errors import StoreError
+from letterparse.io import dumps
+from letterparse.model import Letter
+from letterparse.store import COLUMNS, letter_rows, open_store, store_kind
+from storefixtures import sample_letters, with_theme
+
+FORMATS = ["s.duckdb", "s.jsonl", "s_parquet"]
+
+
+@pytest.mark.parametrize(("name", "kind"), [("a.duckdb", "duckdb"), ("a.db", "duckdb"), ("a.jsonl", "jsonl"), ("folder", "parquet"), ("a.parquet", "parquet")])
+def test_store_kind(name, kind, tmp_path):
+    assert store_kind(tmp_path / name) == kind
+
+
+def test_letter_rows_fields():
+    l = sample_letters()[0]
+    r = letter_rows(l, "1", "none")
+    assert r.letter["year"] == 2019
+    assert r.letter["region"] == "London"
+    assert json.loads(r.letter["grades"]) == {"overall": "good"}
+    assert r.letter["json"] == dumps(l, indent=None)
+    assert [f["finding_id"] for f in r.findings] == ["s1.f1", "s1.f2", "s1.f3", "s1.f4", "s1.f5"]
+    assert r.findings[1]["themes"] == ["workforce", "leadership"]
+    assert json.loads(r.findings[1]["theme_scores"]) == {"leadership": 0.9, "workforce": 0.9}
+    assert (r.findings[0]["start"], r.findings[0]["end"], r.findings[0]["kind"]) == (10, 15, "improvements")
+    # year falls back to the letter date
+    assert letter_rows(sample_letters()[2], "1", "none").letter["year"] == 2019
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_round_trip_and_replace(name, tmp_path):
+    path = tmp_path / name
+    letters = sample_letters()
+    with open_store(path) as s:
+        for l in letters:
+            s.put_letter(l, "1", "none")
+        s.put_error("/x/bad.pdf", "d" * 64, "not_a_pdf", "not a PDF", "1")
+        # the same bad file fails again: still one row
+        s.put_error("/x/bad.pdf", "d" * 64, "not_a_pdf", "not a PDF", "1")
+        # a file that failed before now parses: its error row goes
+        s.put_error("/x/a.pdf", "a" * 64, "timeout", "slow", "1")
+        s.put_letter(with_theme(letters[0], "health"), "1", "none")
+    t = letterparse.load(path)
+    assert set(t) == {"letters", "sections", "findings", "errors"}
+    for name_, df in t.items():
+        assert list(df.columns) == list(COLUMNS[name_])
+    assert len(t["letters"]) == 3
+    assert len(t["sections"]) == 3
+    assert len(t["findings"]) == 5 + 2 + 1
+    assert t["errors"][["sha256", "error"]].values.tolist() == [["d" * 64, "not_a_pdf"]]
+    newham = t["findings"][t["findings"].sha256 == "a" * 64]
+    assert [list(x) for x in newham["themes"]] == [["health"]] * 5
+    row = t["letters"].set_index("sha256").loc["c" * 64]
+    assert (row["authority"], int(row["year"]), row["family"], row["region"]) == ("Leeds", 2019, "focused_visit", "Yorkshire and the Humber")
+    # the json column is the full letter
+    assert Letter.from_dict(json.loads(row["json"])) == letters[2]
+    with open_store(path) as s:
+        assert s.completed("1", "none") == {"a" * 64, "b" * 64, "c" * 64}
+        assert s.completed("2", "none") == set()
+        # a parsed file that now fails leaves letters (all in or all out)
+        s.put_error("/x/b.pdf", "b" * 64, "internal", "boom", "1")
+    t = letterparse.load(path)
+    assert sorted(t["letters"].sha256) == ["a" * 64, "c" * 64]
+    assert len(t["findings"]) == 6
+    assert sorted(t["errors"].sha256) == ["b" * 64, "d" * 64]
+
+
+def test_jsonl_truncated_last_line_is_ignored_and_rewritten(tmp_path):
+    path = tmp_path / "s.jsonl"
+    letters = sample_letters()
+    with open_store(path) as s:
+        s.put_letter(letters[0], "1", "none")
+        s.put_letter(letters[1], "1", "none")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 40])  # a crash in the middle of the second line
+    assert len(letterparse.load(path)["letters"]) == 1
+    with open_store(path) as s:
+        assert s.completed("1", "none") == {"a" * 64}
+        s.put_letter(letters[1], "1", "none")
+    lines = path.read_text("utf-8").splitlines()
+    assert len(lines) == 2 and all(json.loads(x)["type"] == "letter" for x in lines)
+    assert len(letterparse.load(path)["letters"]) == 2
+
+
+def test_parquet_is_written_atomically_on_close(tmp_path):
+    path = tmp_path / "pq"
+    s = open_store(path)
+    s.put_letter(sample_letters()[0], "1", "none")
+    assert not (path / "letters.parquet").exists()
+    s.close()
+    assert sorted(p.name for p in path.iterdir()) == ["errors.parquet", "findings.parquet", "letters.parquet", "sections.parquet"]
+
+
+def test_duckdb_types(tmp_path):
+    import duckdb
+
+    path = tmp_path / "s.duckdb"
+    with open_store(path) as s:
+        s.put_letter(sample_letters()[0], "1", "none")
+    con = duckdb.connect(str(path), read_only=True)
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name='findings'").fetchall())
+    assert types["themes"] == "VARCHAR[]" and types["page"] == "INTEGER"
+    assert con.execute("SELECT count(*) FROM findings WHERE list_contains(themes, 'workforce')").fetchone()[0] == 3
+    con.close()
+
+
+def test_load_missing_store_is_a_typed_error(tmp_path):
+    with pytest.raises(StoreError):
+        letterparse.load(tmp_path / "nope.duckdb")
+
+
+def test_docs_list_every_column():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "store.md").read_text("utf-8")
+    for table, cols in COLUMNS.items():
+        assert f"`{table}`" in doc
+        for c in cols:
+            assert f"`{c}`" in doc, (table, c)
