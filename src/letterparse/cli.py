@@ -201,3 +201,23 @@ def fetch(
     typer.echo(result.summary(), err=True)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def train(
+    corpus: Annotated[Path, typer.Option(help="Folder with the labelled PDFs (found by sha256).")] = Path("../shared/corpus"),
+    labels: Annotated[Path, typer.Option(help="Folder of label CSVs (part*.csv).")] = Path("corpora/labels"),
+    out: Annotated[Path, typer.Option(help="Where to write the model.")] = Path("models"),
+) -> None:
+    """Rebuild the theme and polarity models from the labels, with grouped cross-validation.
+
+    Example: letterparse train --corpus ../shared/corpus
+    """
+    if not corpus.is_dir():
+        _fail(f"{corpus}: no such corpus folder")
+    if not labels.is_dir():
+        _fail(f"{labels}: no such labels folder")
+    from .train import model_card_markdown, train as run
+
+    card = run(corpus, labels, out)
+    typer.echo(model_card_markdown(card))

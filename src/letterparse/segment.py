@@ -279,6 +279,9 @@ def assemble(blocks_: list[Block]) -> tuple[str, list[Written]]:
                 sep = _join_hyphen(prev.text, text, vocab) if prev.hyphen else " "
                 parts.append(sep)
                 pos += len(sep)
+                if sep == "-":  # a kept hyphen belongs to the line before it
+                    ln0, s0, e0 = spans[-1]
+                    spans[-1] = (ln0, s0, e0 + 1)
             elif b.kind in ("bullet", "numbered"):
                 m = _BULLET_RE.match(text) if b.kind == "bullet" and j > 0 else None
                 if m:
