@@ -44,6 +44,7 @@ def model_version() -> str:
 
 @dataclass(frozen=True)
 class Models:
+    features: Any
     themes: Any
     polarity: Any
     names: tuple[str, ...]
@@ -51,30 +52,73 @@ class Models:
     directory: str
 
 
-def _vectorizer(spec: dict[str, Any], terms: list[str], idf):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(
-        analyzer=spec["analyzer"], ngram_range=tuple(spec["ngram_range"]), sublinear_tf=spec["sublinear_tf"],
-        lowercase=spec["lowercase"], norm=spec["norm"], vocabulary={t: i for i, t in enumerate(terms)},
-    )
-    vec.idf_ = idf
-    return vec
+MODEL_FORMAT = "letterparse-linear-2"
 
 
-class _Linear:
-    """TF-IDF features + linear scores, rebuilt from plain arrays (no pickle, no code)."""
+class _Features:
+    """TF-IDF features rebuilt from plain arrays: word n-grams through scikit-learn,
+    character n-grams (``char_wb``) composed from words.
 
-    def __init__(self, vectorizers, coef, intercept, classes=None):
-        self.vectorizers, self.coef, self.intercept, self.classes = vectorizers, coef, intercept, classes
+    ``char_wb`` n-grams never cross a word boundary, so a text's n-gram counts are
+    the sum over its words of each word's counts: a (texts x words) count matrix
+    times a (words x n-grams) matrix built once per distinct word.  The result equals
+    ``TfidfVectorizer(analyzer="char_wb").transform`` (tested) at a fraction of the cost.
+    """
 
-    def features(self, texts):
+    def __init__(self, specs: list[dict[str, Any]], idfs: list[Any]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.parts = []
+        for spec, idf in zip(specs, idfs):
+            vec = TfidfVectorizer(
+                analyzer=spec["analyzer"], ngram_range=tuple(spec["ngram_range"]), sublinear_tf=spec["sublinear_tf"],
+                lowercase=spec["lowercase"], norm=spec["norm"],
+                vocabulary={t: i for i, t in enumerate(spec["terms"])},
+            )
+            vec.idf_ = idf
+            self.parts.append(vec)
+        self.names = [f"{spec['name']}:{t}" for spec in specs for t in spec["terms"]]
+
+    def transform(self, texts: list[str]):
         import scipy.sparse as sp
 
-        return sp.hstack([v.transform(texts) for v in self.vectorizers]).tocsr()
+        return sp.hstack([self._char(v, texts) if v.analyzer == "char_wb" else v.transform(texts) for v in self.parts]).tocsr()
 
-    def decision(self, texts):
-        return self.features(texts) @ self.coef.T + self.intercept
+    @staticmethod
+    def _char(vec, texts: list[str]):
+        import numpy as np
+        import scipy.sparse as sp
+        from sklearn.feature_extraction.text import CountVectorizer
+        from sklearn.preprocessing import normalize
+
+        counts = CountVectorizer(analyzer=str.split)
+        try:
+            C = counts.fit_transform(texts)
+        except ValueError:  # no words at all
+            return sp.csr_matrix((len(texts), len(vec.vocabulary_)))
+        analyse = vec.build_analyzer()
+        vocab = vec.vocabulary_
+        rows, cols = [], []
+        for i, word in enumerate(counts.get_feature_names_out()):
+            for gram in analyse(word):
+                j = vocab.get(gram)
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+        M = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(C.shape[1], len(vocab)))
+        X = (C @ M).tocsr()
+        if vec.sublinear_tf:
+            np.log(X.data, X.data)
+            X.data += 1
+        X = X @ sp.diags(vec.idf_)
+        return normalize(X, norm=vec.norm) if vec.norm else X
+
+
+@dataclass(frozen=True)
+class _Head:
+    coef: Any
+    intercept: Any
+    classes: tuple[str, ...] = ()
 
 
 @cache
@@ -96,44 +140,34 @@ def load_models(directory: str | None = None) -> Models:
         spec = json.loads((d / "vocabulary.json").read_text("utf-8"))
         with np.load(d / "weights.npz", allow_pickle=False) as w:
             arrays = {k: w[k] for k in w.files}
-    except Exception as exc:  # a damaged or foreign file
+        features = _Features(spec["features"], [arrays[f"features.{v['name']}.idf"] for v in spec["features"]])
+        themes = _Head(arrays["themes.coef"], arrays["themes.intercept"])
+        polarity = _Head(arrays["polarity.coef"], arrays["polarity.intercept"], tuple(spec["polarity_classes"]))
+    except ModelError:
+        raise
+    except Exception as exc:  # a damaged or foreign file, or a pickled object array
         raise ModelError(str(d), f"cannot load model: {type(exc).__name__}: {exc}") from exc
-    models = {}
-    for name in ("themes", "polarity"):
-        vecs = [
-            _vectorizer(v, v["terms"], arrays[f"{name}.{v['name']}.idf"]) for v in spec[name]["vectorizers"]
-        ]
-        models[name] = _Linear(vecs, arrays[f"{name}.coef"], arrays[f"{name}.intercept"], spec[name].get("classes"))
     thresholds = tuple(float(card["thresholds"][t]) for t in THEMES)
-    return Models(models["themes"], models["polarity"], THEMES, thresholds, str(d))
+    return Models(features, themes, polarity, THEMES, thresholds, str(d))
 
 
-MODEL_FORMAT = "letterparse-linear-1"
-
-
-def export_linear(themes_pipeline, polarity_pipeline, out: Path) -> None:
-    """Write fitted scikit-learn pipelines as JSON vocabularies + an .npz of weights."""
+def export_linear(features, themes, polarity, out: Path) -> None:
+    """Write a fitted FeatureUnion of TfidfVectorizers and the two linear heads as
+    a JSON vocabulary plus an .npz of arrays (no pickle anywhere)."""
     import numpy as np
 
-    spec: dict[str, Any] = {}
+    specs = []
     arrays: dict[str, Any] = {}
-    for name, pipe in (("themes", themes_pipeline), ("polarity", polarity_pipeline)):
-        vecs = []
-        for vname, vec in pipe.named_steps["features"].transformer_list:
-            terms = [t for t, _ in sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])]
-            vecs.append({"name": vname, "analyzer": vec.analyzer, "ngram_range": list(vec.ngram_range),
-                         "sublinear_tf": vec.sublinear_tf, "lowercase": vec.lowercase, "norm": vec.norm, "terms": terms})
-            arrays[f"{name}.{vname}.idf"] = vec.idf_
-        clf = pipe.named_steps["clf"]
-        if hasattr(clf, "estimators_"):  # one-vs-rest
-            coef = np.vstack([e.coef_.ravel() for e in clf.estimators_])
-            intercept = np.array([float(e.intercept_[0]) for e in clf.estimators_])
-            spec[name] = {"vectorizers": vecs}
-        else:
-            coef, intercept = clf.coef_, clf.intercept_
-            spec[name] = {"vectorizers": vecs, "classes": [str(c) for c in clf.classes_]}
-        arrays[f"{name}.coef"] = coef.astype(np.float32)
-        arrays[f"{name}.intercept"] = intercept.astype(np.float32)
+    for vname, vec in features.transformer_list:
+        terms = [t for t, _ in sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])]
+        specs.append({"name": vname, "analyzer": vec.analyzer, "ngram_range": list(vec.ngram_range),
+                      "sublinear_tf": vec.sublinear_tf, "lowercase": vec.lowercase, "norm": vec.norm, "terms": terms})
+        arrays[f"features.{vname}.idf"] = vec.idf_
+    arrays["themes.coef"] = np.vstack([e.coef_.ravel() for e in themes.estimators_]).astype(np.float32)
+    arrays["themes.intercept"] = np.array([float(e.intercept_[0]) for e in themes.estimators_], dtype=np.float32)
+    arrays["polarity.coef"] = polarity.coef_.astype(np.float32)
+    arrays["polarity.intercept"] = polarity.intercept_.astype(np.float32)
+    spec = {"features": specs, "polarity_classes": [str(c) for c in polarity.classes_]}
     (out / "vocabulary.json").write_text(json.dumps(spec, ensure_ascii=False), "utf-8")
     np.savez_compressed(out / "weights.npz", **arrays)
 
@@ -155,9 +189,9 @@ def classify(texts: list[str], *, kinds: list[str] | None = None, directory: str
     if not texts:
         return []
     m = load_models(directory)
-    lem = lemmatise(list(texts), m.directory)
-    proba = 1.0 / (1.0 + np.exp(-m.themes.decision(lem)))
-    pol = np.array(m.polarity.classes)[np.asarray(m.polarity.decision(lem)).argmax(axis=1)]
+    X = m.features.transform(lemmatise(list(texts), m.directory))
+    proba = 1.0 / (1.0 + np.exp(-(X @ m.themes.coef.T + m.themes.intercept)))
+    pol = np.array(m.polarity.classes)[np.asarray(X @ m.polarity.coef.T + m.polarity.intercept).argmax(axis=1)]
     out = []
     for i in range(len(texts)):
         scores = {t: float(proba[i, j]) for j, t in enumerate(m.names)}
@@ -190,10 +224,9 @@ def explain(text: str, directory: str | None = None, top: int = 6) -> dict[str, 
     from .nlp import lemmatise
 
     m = load_models(directory)
-    lem = lemmatise([text], m.directory)
-    x = m.themes.features(lem)
-    names = np.concatenate([[f"{v.analyzer}:{t}" for t in v.get_feature_names_out()] for v in m.themes.vectorizers])
-    proba = 1.0 / (1.0 + np.exp(-np.asarray(m.themes.decision(lem))[0]))
+    x = m.features.transform(lemmatise([text], m.directory))
+    names = m.features.names
+    proba = 1.0 / (1.0 + np.exp(-np.asarray(x @ m.themes.coef.T + m.themes.intercept)[0]))
     out: dict[str, Any] = {"scores": {t: round(float(proba[j]), 4) for j, t in enumerate(m.names)}, "terms": {}}
     row = x.tocsr()
     idx = row.indices

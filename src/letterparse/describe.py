@@ -42,10 +42,12 @@ GRADE_WORDS = {
     "good": "good",
     "requires improvement to be good": "requires_improvement",
     "requires improvement": "requires_improvement",
+    "require improvement to be good": "requires_improvement",
+    "require improvement": "requires_improvement",
     "adequate": "requires_improvement",
     "inadequate": "inadequate",
 }
-_GRADE = r"(outstanding|good|requires improvement(?: to be good)?|inadequate)"
+_GRADE = r"(outstanding|good|requires? improvement(?: to be good)?|inadequate)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +70,12 @@ def describe(lines: tuple[Line, ...]) -> Description:
         warnings.append("authority not recognised")
     letter_date = detect_letter_date(head[:12]) if family in ("ucra_letter", "focused_visit", "jtai_letter", "monitoring_visit") else None
     start, end = detect_inspection_dates(flat)
+    if start is None and letter_date is not None:
+        start, end = detect_inspection_dates(flat, default_year=letter_date.year)
     if start is None:
         warnings.append("inspection dates not found")
     inspectors = detect_inspectors(lines, family)
-    grades = detect_grades(_flat([ln for ln in lines if ln.page <= 2]), family)
+    grades = detect_grades(_flat([ln for ln in lines if ln.page <= 2]), family, _flat(list(lines)))
     return Description(family, authority, letter_date, Inspection(start, end, inspectors), grades, tuple(warnings))
 
 
@@ -183,8 +187,17 @@ _INSPECTION_DATE_PATTERNS = (
 )
 
 
-def detect_inspection_dates(flat: str) -> tuple[date | None, date | None]:
+def detect_inspection_dates(flat: str, default_year: int | None = None) -> tuple[date | None, date | None]:
+    """Fieldwork dates.  With ``default_year`` (the letter's), also 'between 16 May and
+    20 May', as 2016 JTAI letters print them."""
     text = re.sub(r"\s+", " ", flat)
+    if default_year is not None:
+        m = re.search(rf"(?:between|from)\s+(\d{{1,2}}(?:\s+{_MONTH})?\s+(?:and|to|–|-)\s+\d{{1,2}}\s+{_MONTH})(?!\s+\d{{4}})", text, re.I)
+        if m:
+            start, end = parse_date_range(f"{m.group(1)} {default_year}")
+            if start and end and start <= end:
+                return start, end
+        return None, None
     for pat in _INSPECTION_DATE_PATTERNS:
         m = re.search(pat, text, re.I)
         if m:
@@ -239,7 +252,9 @@ def detect_inspectors(lines: tuple[Line, ...], family: str) -> tuple[str, ...]:
     one = re.sub(r"\s+", " ", flat)
     names: list[str] = []
     if family in ("ilacs_report", "sif_report", "other"):
-        m = re.search(r"(?:lead|reporting) inspector:?\s*(.+)", flat, re.I)
+        m = re.search(r"(?:lead|reporting) inspector(?: on site)?:\s*(.+)", flat, re.I) or re.search(
+            r"^(?:lead|reporting) inspector\s+(.+)", flat, re.I | re.M
+        )
         if m:
             names += _names(m.group(1).split("\n")[0])[:1]
         if family == "sif_report":
@@ -248,13 +263,14 @@ def detect_inspectors(lines: tuple[Line, ...], family: str) -> tuple[str, ...]:
                 names += _names(m.group(1).split("\n")[0])
             m = re.search(r"team inspectors?:\s*(.+)((?:\n.+){0,3})", flat, re.I)
             if m:
-                team = [m.group(1)]
+                team = m.group(1).rstrip()
                 for extra in m.group(2).split("\n")[1:]:
                     # a wrapped list of names: commas, no label, no sentence
                     if ":" in extra or extra.rstrip().endswith(".") or "," not in extra and len(extra.split()) > 3:
                         break
-                    team.append(extra)
-                names += _names(", ".join(team))
+                    # a name broken over the line ("Peter / Green") is joined with a space
+                    team += (" " if not team.endswith(",") else " ") + extra.strip()
+                names += _names(team)
     elif family in ("focused_visit", "monitoring_visit"):
         for pat in _VISIT_INSPECTORS:
             for m in re.finditer(pat, one):
@@ -299,14 +315,17 @@ _GRADE_PATTERNS = {
 }
 
 
-def detect_grades(flat: str, family: str) -> tuple[tuple[str, str], ...]:
+def detect_grades(flat: str, family: str, whole: str = "") -> tuple[tuple[str, str], ...]:
+    """Grades from the judgement table on the first pages; the LSCB's, which some
+    SIF reports give only in the body, from the whole text."""
     pats = _GRADE_PATTERNS.get(family)
     if not pats:
         return ()
     text = re.sub(r"\s+", " ", flat.lower())
+    full = re.sub(r"\s+", " ", whole.lower()) if whole else text
     found = {}
     for key, pat in pats:
-        m = re.search(pat, text)
+        m = re.search(pat, text) or (re.search(pat, full) if key == "lscb" else None)
         if m:
             found[key] = GRADE_WORDS[m.group(1)]
     return tuple((k, found[k]) for k in GRADE_KEYS if k in found)

@@ -34,10 +34,31 @@ def load_nlp(model_dir: str):
     return build_nlp()
 
 
-def lemmatise(texts: list[str], model_dir: str) -> list[str]:
-    """Lower-cased lemmas of word tokens, digits folded to '0', joined by spaces."""
+@cache
+def _lemma_table(model_dir: str) -> dict[str, str]:
     nlp = load_nlp(model_dir)
+    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    return table
+
+
+def lemmatise(texts: list[str], model_dir: str) -> list[str]:
+    """Lower-cased lookup lemmas of the word and number tokens of each text, joined by spaces.
+
+    spaCy's rule-based tokenizer splits the text; the lemma comes from the lookup
+    table the lemmatizer was initialised with (the same table its ``lookup`` mode
+    uses), looked up once per distinct lower-cased word."""
+    nlp = load_nlp(model_dir)
+    table = _lemma_table(model_dir)
+    memo: dict[str, str] = {}
     out = []
-    for doc in nlp.pipe(texts, batch_size=256):
-        out.append(" ".join((t.lemma_ or t.text).lower() for t in doc if t.is_alpha or t.like_num))
+    for doc in nlp.tokenizer.pipe(texts, batch_size=1000):
+        words = []
+        for t in doc:
+            if t.is_alpha or t.like_num:
+                w = t.lower_
+                lemma = memo.get(w)
+                if lemma is None:
+                    lemma = memo[w] = table.get(w, w).lower()
+                words.append(lemma)
+        out.append(" ".join(words))
     return out

@@ -72,9 +72,12 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(kinds, _alt(raw["ignore"]["patterns"]), _alt(raw["title"]["patterns"]), _alt(raw["closing"]["patterns"]))
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def normalise_heading(text: str) -> str:
     t = text.replace("’", "'").replace("‘", "'").lower()
-    t = re.sub(r"\s+", " ", t).strip()
+    t = _SPACES.sub(" ", t).strip()
     t = _FOOTNOTE_TAIL.sub("", t)
     t = _GRADE_TAIL.sub("", t) if not t.endswith("because") else t
     return t.strip(" :?.;,–-")
@@ -109,23 +112,29 @@ def _ends_sentence(text: str) -> bool:
 
 def _looks_like_heading(line: Line, voc: Vocabulary, text_mode: bool, nxt: Line | None) -> bool:
     t = line.text.strip()
-    if not t or len(t) > 160 or len(t.split()) > 22:
+    if not t or len(t) > 160:
         return False
-    if _strip_marker(line)[0] == "bullet":
+    n_words = t.count(" ") + 1
+    if n_words > 22 or _strip_marker(line)[0] == "bullet":
         return False
-    known = voc.kind_of(t) is not None or bool(voc.title.fullmatch(normalise_heading(t)))
     if line.bold:
-        if t.endswith((",", ";")) or (t.endswith(".") and not known):
+        if not line.gap and t[:1].islower():
+            return False  # the wrapped end of a bold table row or sentence
+        if t.endswith((",", ";")):
             return bool(voc.ignore.fullmatch(normalise_heading(t)))
+        if t.endswith("."):
+            key = normalise_heading(t)
+            return voc.kind_of(t) is not None or bool(voc.title.fullmatch(key) or voc.ignore.fullmatch(key))
         if _NUMBER_RE.match(t) and not voc.ignore.fullmatch(normalise_heading(t)):
             return False
         return True
     # Not bold (plain text input, or a PDF whose font reports no weight): only a
     # known heading standing on its own line counts.
-    if not known or len(t.split()) > 14:
+    if n_words > 14 or not (line.gap or text_mode):
         return False
-    standalone_after = nxt is None or nxt.gap or nxt.page != line.page or _strip_marker(nxt)[0] != ""
-    return (line.gap or text_mode) and (standalone_after or line.bold)
+    if voc.kind_of(t) is None and not voc.title.fullmatch(normalise_heading(t)):
+        return False
+    return nxt is None or nxt.gap or nxt.page != line.page or _strip_marker(nxt)[0] != ""
 
 
 def blocks(lines: tuple[Line, ...]) -> list[Block]:
@@ -141,6 +150,9 @@ def blocks(lines: tuple[Line, ...]) -> list[Block]:
         marker, rest, number = _strip_marker(ln)
         if marker == "bullet" and not rest.strip():
             pending_bullet = True
+            continue
+        if prev and prev.kind == "heading" and ln.bold and _heading_tail(prev, ln):
+            prev.lines.append(ln)
             continue
         if marker == "numbered" and not (
             number == last_number + 1 or number == 1 or (ln.gap and last_number < number <= last_number + 3)
@@ -172,6 +184,24 @@ def blocks(lines: tuple[Line, ...]) -> list[Block]:
         else:
             out.append(Block("para", [ln], margin=ln.bbox[0] if ln.bbox else None))
     return out
+
+
+_GRADE_ONLY = re.compile(r"(?i)(outstanding|good|inadequate|adequate|requires? improvement( to be good)?)\.?")
+
+
+def _heading_tail(prev: Block, line: Line) -> bool:
+    """A bold line that finishes the heading above it: a lower-case wrap
+    ('protection requires improvement to be good.') or the grade printed in a box
+    beside a judgement heading."""
+    last = prev.lines[-1]
+    if line.page != last.page:
+        return False
+    if not line.gap and line.text[:1].islower():
+        return True
+    if _GRADE_ONLY.fullmatch(line.text.strip()) and line.bbox and last.bbox:
+        top = min(x.bbox[1] for x in prev.lines if x.bbox)
+        return top - 3 <= line.bbox[1] <= last.bbox[3] + 3
+    return False
 
 
 def _with_text(line: Line, text: str) -> Line:
@@ -317,6 +347,12 @@ def _spans(w: Written) -> tuple[Span, ...]:
     return tuple(out)
 
 
+def _names_authority(heading: str) -> bool:
+    from .gazetteer import load_gazetteer
+
+    return load_gazetteer().resolve(heading) is not None
+
+
 def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
     """Segment body lines into (letter text, sections)."""
     voc = vocabulary()
@@ -326,6 +362,8 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
     sections: list[dict] = []
     in_title = False
     in_table = 0
+    table_page = 0
+    record_table = False
     closed = False
     last_known: dict | None = None
     seen_known = False
@@ -336,17 +374,20 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
         if b.kind == "heading":
             if voc.ignore.fullmatch(key):
                 if re.fullmatch(r"(key )?judge?ment( grade)?|judge?ments?", key):
-                    in_table = 12
+                    in_table, table_page, record_table = 12, b.lines[0].page, False
                 in_title = False
                 continue
             if voc.title.fullmatch(key) and not seen_known:
                 in_title = True
                 continue
             kind = voc.kind_of(heading_text)
-            if in_table:
+            if in_table and b.lines[0].page == table_page:
                 # judgement-table rows: consumed up to and including the overall row
-                in_table = 0 if key.startswith("overall") else in_table - 1
+                in_table = 0 if key.startswith("overall") and not record_table else in_table - 1
                 continue
+            in_table = 0
+            if kind is None and _names_authority(heading_text):
+                continue  # the authority's name above a title
             if in_title and kind is None:
                 continue
             in_title = False
@@ -372,13 +413,19 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
                 last_known = sec
             closed = False
             sections.append(sec)
+            if key == "record of main findings":
+                in_table, table_page, record_table = 12, b.lines[0].page, True  # a grade table follows
             continue
         in_title = False
         if in_table:
-            in_table -= 1
-            if re.match(r"overall (effectiveness|judge?ment)", normalise_heading(text[w.start : w.end])):
-                in_table = 0
-            continue
+            para = text[w.start : w.end]
+            if b.lines[0].page != table_page or len(para) > 160:
+                in_table = 0  # prose: the table is over
+            else:
+                in_table -= 1
+                if re.match(r"overall (effectiveness|judge?ment)", normalise_heading(para)) and not record_table:
+                    in_table = 0
+                continue
         if not sections:
             continue
         para_text = text[w.start : w.end]

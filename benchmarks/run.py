@@ -1,0 +1,501 @@
+"""Benchmark letterparse against raw text extraction, in one run.
+
+    .venv/bin/python benchmarks/run.py            # fixed sample of ~80 corpus PDFs
+    .venv/bin/python benchmarks/run.py --all      # every PDF of ../shared/corpus
+    .venv/bin/python benchmarks/run.py --profile  # also profile one worker
+
+Measures, each in a fresh process and as the median of ``--runs`` runs:
+
+* raw pypdfium2 text (``get_text_range`` on every page);
+* raw pdfplumber text (``extract_text`` on every page) on a smaller subsample
+  (``--plumber-sample``, default 10 PDFs), with the time it would take on the
+  whole sample projected from its rate;
+* ``letterparse batch`` (the CLI, wall clock including interpreter start-up,
+  imports, pool start and store writes) with each backend, with and without
+  themes, on 1 and 2 workers (the plumber backend on the plumber subsample);
+* peak resident memory: of a raw process (its own ``ru_maxrss``) and of the
+  batch's main process and its worker processes (psutil samples the process tree
+  every 20 ms and keeps each process's maximum);
+* the import time of ``letterparse`` (``python -c "import letterparse"``, wall
+  clock, median of 5, and the ``-X importtime`` figure for the package alone).
+
+Prints a markdown table and writes it to ``benchmarks/results.md``.  When the
+throughput goal is missed (or with ``--profile``) it also profiles the pipeline
+in one process, as one worker runs it, and adds the stage times and hot spots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = Path("../shared/corpus")  # relative to the repository root
+SEED = 20261127
+
+GOALS = {
+    "ratio_raw": 0.4,  # pipeline (pdfium, themes, 1 worker) / raw pypdfium2, pages/s
+    "speedup": 1.8,  # 2 workers / 1 worker
+    "worker_mb": 400.0,  # peak RSS per worker
+    "import_s": 0.5,  # python -c "import letterparse"
+}
+
+
+# --- the sample ---------------------------------------------------------------------
+
+
+def read_manifest(corpus: Path) -> list[dict[str, str]]:
+    with open(corpus / "manifest.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if (corpus / r["path"]).is_file()]
+    return sorted(rows, key=lambda r: r["path"])
+
+
+def stratified(rows: list[dict[str, str]], n: int, seed: int = SEED) -> list[dict[str, str]]:
+    """``n`` rows spread over the families in proportion to their size (at least one
+    of each), picked with a fixed seed: the same sample on every machine."""
+    if n >= len(rows):
+        return list(rows)
+    fams: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in rows:
+        fams[r["family"]].append(r)
+    quota = {f: 1 for f in fams}
+    rest = n - len(fams)
+    exact = {f: rest * len(v) / len(rows) for f, v in fams.items()}
+    for f in fams:
+        quota[f] += int(exact[f])
+    left = n - sum(quota.values())
+    for f in sorted(fams, key=lambda f: exact[f] - int(exact[f]), reverse=True)[:left]:
+        quota[f] += 1
+    rng = random.Random(seed)
+    out = []
+    for f in sorted(fams):
+        out.extend(rng.sample(fams[f], min(quota[f], len(fams[f]))))
+    return sorted(out, key=lambda r: r["path"])
+
+
+# --- measured children ----------------------------------------------------------------
+
+
+def _raw_child(backend: str, files: list[str]) -> None:
+    """Run inside a fresh interpreter: extract every page's text, print JSON."""
+    if backend == "pdfium":
+        import pypdfium2 as pdfium
+
+        t0 = time.perf_counter()
+        pages = chars = 0
+        for f in files:
+            doc = pdfium.PdfDocument(f)
+            try:
+                for i in range(len(doc)):
+                    page = doc[i]
+                    tp = page.get_textpage()
+                    chars += len(tp.get_text_range())
+                    tp.close()
+                    page.close()
+                    pages += 1
+            finally:
+                doc.close()
+    else:
+        import pdfplumber
+
+        t0 = time.perf_counter()
+        pages = chars = 0
+        for f in files:
+            with pdfplumber.open(f) as pdf:
+                for page in pdf.pages:
+                    chars += len(page.extract_text() or "")
+                    page.close()
+                    pages += 1
+    seconds = time.perf_counter() - t0
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"seconds": seconds, "pages": pages, "docs": len(files), "chars": chars, "rss_mb": rss_kb / 1024}))
+
+
+class TreeSampler:
+    """Max RSS of every process in a process tree, sampled every ``interval`` s."""
+
+    def __init__(self, pid: int, interval: float = 0.02):
+        self.pid, self.interval = pid, interval
+        self.peak: dict[int, float] = {}
+        self.parent: dict[int, int] = {}
+        self.cmd: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for p in procs:
+                try:
+                    rss = p.memory_info().rss / 2**20
+                    if p.pid not in self.cmd:
+                        self.cmd[p.pid] = " ".join(p.cmdline())
+                        self.parent[p.pid] = p.ppid()
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    continue
+                self.peak[p.pid] = max(self.peak.get(p.pid, 0.0), rss)
+            self._stop.wait(self.interval)
+
+    def main_mb(self) -> float:
+        return self.peak.get(self.pid, 0.0)
+
+    def worker_mb(self) -> float:
+        """The largest peak among the pool's workers: descendants that have no children
+        of their own (so not the forkserver) and are not multiprocessing's resource tracker."""
+        parents = set(self.parent.values())
+        workers = [
+            mb for pid, mb in self.peak.items()
+            if pid != self.pid and pid not in parents and "resource_tracker" not in self.cmd.get(pid, "")
+        ]
+        return max(workers, default=0.0)
+
+
+def run_raw(backend: str, files: list[str]) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--_raw", backend, "--_files", _listfile(files)],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_batch(files: list[str], backend: str, themes: bool, workers: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="lp-bench-") as tmp:
+        cmd = [
+            sys.executable, "-m", "letterparse", "batch", *files, "--out", str(Path(tmp) / "bench.duckdb"),
+            "--workers", str(workers), "--backend", backend, "--themes" if themes else "--no-themes",
+        ]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        with TreeSampler(proc.pid) as tree:
+            _, err = proc.communicate()
+        seconds = time.perf_counter() - t0
+    # "80 files: 80 parsed, 0 skipped, 0 errors (851 pages in 14.2 s, 60.0 pages/s)"
+    summary = next((ln for ln in err.splitlines() if " files: " in ln), "")
+    try:
+        pages = int(summary.split("(")[1].split(" pages")[0])
+        parsed = int(summary.split(": ")[1].split(" parsed")[0])
+        inner = float(summary.split(" pages in ")[1].split(" s")[0])
+    except (IndexError, ValueError):
+        raise SystemExit(f"batch failed ({proc.returncode}): {err[-2000:]}")
+    return {
+        "seconds": seconds, "inner_seconds": inner, "pages": pages, "docs": parsed,
+        "errors": int(summary.split(", ")[2].split(" errors")[0]) if "errors" in summary else 0,
+        "main_mb": tree.main_mb(), "worker_mb": tree.worker_mb(), "exit": proc.returncode,
+    }
+
+
+_LISTS: list[str] = []
+
+
+def _listfile(files: list[str]) -> str:
+    fd, name = tempfile.mkstemp(prefix="lp-bench-", suffix=".txt")
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(files))
+    _LISTS.append(name)
+    return name
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median time, with the largest memory seen in any run."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    m = dict(ordered[len(ordered) // 2])
+    for k in ("rss_mb", "main_mb", "worker_mb"):
+        if k in m:
+            m[k] = max(r[k] for r in runs)
+    m["all_seconds"] = [round(r["seconds"], 2) for r in runs]
+    return m
+
+
+def import_time(module: str = "letterparse", n: int = 5) -> tuple[float, float, float]:
+    """(median wall s of ``python -c "import m"``, median wall s of ``python -c pass``,
+    median cumulative s that ``-X importtime`` reports for ``m`` alone)."""
+    walls, bare, own = [], [], []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True, cwd=ROOT)
+        walls.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True, cwd=ROOT)
+        bare.append(time.perf_counter() - t0)
+        err = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT
+        ).stderr
+        for line in err.splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) == 3 and parts[2] == module:
+                own.append(int(parts[1]) / 1e6)
+    return statistics.median(walls), statistics.median(bare), statistics.median(own) if own else float("nan")
+
+
+# --- profile ------------------------------------------------------------------------
+
+
+def profile(files: list[str], top: int = 18) -> str:
+    """Stage times (no profiler running) and cProfile hot spots of the pipeline
+    (pdfium, themes) on ``files`` in this process, as one batch worker runs it."""
+    import cProfile
+    import io
+    import pstats
+
+    from letterparse.clean import clean
+    from letterparse.describe import describe
+    from letterparse.extract import extract
+    from letterparse.pipeline import parse
+    from letterparse.segment import segment
+
+    parse(files[0], themes=True)  # load the models once, as a worker does
+    stages: dict[str, float] = defaultdict(float)
+    pages = 0
+    classify_parts = _classify_parts()
+    for f in files:
+        t = time.perf_counter()
+        raw = extract(f, "pdfium")
+        t1 = time.perf_counter()
+        body = clean(raw)
+        t2 = time.perf_counter()
+        text, sections = segment(body)
+        t3 = time.perf_counter()
+        describe(body)
+        t4 = time.perf_counter()
+        texts = [fd.text for s in sections for fd in s.findings]
+        kinds = [s.kind for s in sections for fd in s.findings]
+        parts = classify_parts(texts, kinds) if texts else {}
+        t5 = time.perf_counter()
+        stages["extract (pypdfium2 + line geometry)"] += t1 - t
+        stages["clean"] += t2 - t1
+        stages["segment"] += t3 - t2
+        stages["describe"] += t4 - t3
+        for k, v in parts.items():
+            stages[k] += v
+        stages["classify: total"] += t5 - t4
+        pages += len(raw.pages)
+    total = sum(v for k, v in stages.items() if not k.startswith("classify: ") or k == "classify: total")
+    lines = [f"Stage times, pdfium + themes, one process, {len(files)} PDFs / {pages} pages "
+             f"({total:.2f} s, {pages / total:.1f} pages/s; no profiler running):", "",
+             "| stage | s | share |", "|---|---|---|"]
+    for k, v in stages.items():
+        lines.append(f"| {k} | {v:.2f} | {100 * v / total:.1f}% |")
+
+    pr = cProfile.Profile()
+    pr.enable()
+    for f in files:
+        parse(f, themes=True)
+    pr.disable()
+    buf = io.StringIO()
+    st = pstats.Stats(pr, stream=buf)
+    tot = st.total_tt
+    rows = []
+    for (fn, line, name), (cc, nc, tt, ct, _callers) in st.stats.items():
+        rows.append((ct, tt, nc, f"{_short(fn)}:{line}({name})"))
+    lines += ["", f"cProfile of the same run ({tot:.2f} s under the profiler); top functions by cumulative time "
+              "(share = cumulative / total):", "", "| function | calls | own s | cumulative s | share |", "|---|---|---|---|---|"]
+    for ct, tt, nc, name in sorted(rows, reverse=True)[:top]:
+        lines.append(f"| `{name}` | {nc} | {tt:.2f} | {ct:.2f} | {100 * ct / tot:.1f}% |")
+    lines += ["", "Top functions by own time:", "", "| function | calls | own s | share |", "|---|---|---|---|"]
+    for ct, tt, nc, name in sorted(rows, key=lambda r: r[1], reverse=True)[:top]:
+        lines.append(f"| `{name}` | {nc} | {tt:.2f} | {100 * tt / tot:.1f}% |")
+    return "\n".join(lines)
+
+
+def _short(fn: str) -> str:
+    for marker in ("site-packages/", "src/"):
+        if marker in fn:
+            return fn.split(marker, 1)[1]
+    return fn
+
+
+def _classify_parts():
+    """A function timing the classifier's steps separately; it reads the loaded
+    models' public attributes and falls back to one total if they change."""
+    try:
+        import numpy as np
+
+        from letterparse.classify import annotate, load_models  # noqa: F401
+        from letterparse.nlp import lemmatise
+
+        m = load_models()
+        m.themes.vectorizers, m.polarity.vectorizers  # noqa: B018 - fail early if renamed
+    except Exception:  # noqa: BLE001
+        return lambda texts, kinds: {}
+
+    def parts(texts: list[str], kinds: list[str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        t = time.perf_counter()
+        lem = lemmatise(list(texts), m.directory)
+        out["classify: spaCy lemmatise"] = time.perf_counter() - t
+        for model_name, model in (("themes", m.themes), ("polarity", m.polarity)):
+            for v in model.vectorizers:
+                t = time.perf_counter()
+                v.transform(lem)
+                out[f"classify: {model_name} TF-IDF {v.analyzer} {tuple(v.ngram_range)}"] = time.perf_counter() - t
+        t = time.perf_counter()
+        np.asarray(m.themes.decision(lem))
+        np.asarray(m.polarity.decision(lem))
+        out["classify: features again + linear scores (as annotate runs them)"] = time.perf_counter() - t
+        return out
+
+    return parts
+
+
+# --- report -------------------------------------------------------------------------
+
+
+def fmt_rate(x: float) -> str:
+    return f"{x:.1f}" if x >= 1 else f"{x:.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder with manifest.csv (relative to the repository root)")
+    ap.add_argument("--all", action="store_true", help="every PDF, not the fixed sample")
+    ap.add_argument("--sample", type=int, default=80, help="PDFs in the fixed sample (default 80)")
+    ap.add_argument("--plumber-sample", type=int, default=10, help="PDFs for the pdfplumber measurements (default 10)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is reported (default 3)")
+    ap.add_argument("--profile", action="store_true", help="always profile one worker (default: only when a throughput goal is missed)")
+    ap.add_argument("--no-profile", action="store_true", help="never profile")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results.md"), help="markdown output (relative to the repository root)")
+    ap.add_argument("--_raw", help=argparse.SUPPRESS)
+    ap.add_argument("--_files", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a._raw:
+        _raw_child(a._raw, Path(a._files).read_text().splitlines())
+        return 0
+
+    corpus = a.corpus if a.corpus.is_absolute() else ROOT / a.corpus
+    if not (corpus / "manifest.csv").exists():
+        print(f"no corpus at {corpus}", file=sys.stderr)
+        return 2
+    rows = read_manifest(corpus)
+    sample = rows if a.all else stratified(rows, a.sample)
+    small = stratified(sample, a.plumber_sample, seed=SEED + 1)
+    files = [str((corpus / r["path"]).resolve()) for r in sample]
+    small_files = [str((corpus / r["path"]).resolve()) for r in small]
+    sample_pages = sum(int(r["pages"]) for r in sample)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    log(f"sample: {len(files)} PDFs, {sample_pages} pages; pdfplumber subsample: {len(small_files)} PDFs")
+
+    results: list[tuple[str, str, dict[str, float]]] = []  # (label, which files, result)
+
+    def measure(label: str, which: str, fn) -> dict[str, float]:
+        runs = []
+        for i in range(a.runs):
+            r = fn()
+            runs.append(r)
+            log(f"  {label} run {i + 1}: {r['seconds']:.2f} s, {r['pages']} pages")
+        m = median_of(runs)
+        results.append((label, which, m))
+        return m
+
+    t_start = time.perf_counter()
+    raw_pdfium = measure("raw pypdfium2 `get_text_range`", "sample", lambda: run_raw("pdfium", files))
+    raw_plumber = measure("raw pdfplumber `extract_text`", "subsample", lambda: run_raw("plumber", small_files))
+    batch: dict[tuple[str, bool, int], dict[str, float]] = {}
+    for backend in ("pdfium", "plumber"):
+        for themes in (True, False):
+            for workers in (1, 2):
+                label = f"`letterparse batch -b {backend} {'--themes' if themes else '--no-themes'} --workers {workers}`"
+                which = "sample" if backend == "pdfium" else "subsample"
+                these = files if backend == "pdfium" else small_files
+                batch[backend, themes, workers] = measure(
+                    label, which, lambda these=these, b=backend, t=themes, w=workers: run_batch(these, b, t, w)
+                )
+    imp_wall, imp_bare, imp_own = import_time("letterparse")
+    cli_wall, _, cli_own = import_time("letterparse.cli")
+    bench_seconds = time.perf_counter() - t_start
+
+    def rate(r: dict[str, float], key: str) -> float:
+        return r[key] / r["seconds"] if r["seconds"] else 0.0
+
+    # --- the table
+    subsample_pages = raw_plumber["pages"]
+    out: list[str] = []
+    out.append(f"# letterparse benchmarks\n")
+    out.append(
+        f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; "
+        f"`{' '.join(['python', 'benchmarks/run.py', *(sys.argv[1:])])}`.  Sample: {len(files)} PDFs / "
+        f"{raw_pdfium['pages']} pages of `{a.corpus}` (stratified by family, seed {SEED}); pdfplumber subsample: "
+        f"{len(small_files)} PDFs / {subsample_pages} pages.  Rates are the median of {a.runs} runs; batch times are "
+        f"the wall clock of the whole CLI command (interpreter start, imports, pool start, store writes).  Memory is the "
+        f"largest peak RSS seen in any run.  The last column projects the time on the whole sample from the rate.\n"
+    )
+    out.append("| what | files | pages/s | docs/s | wall s (runs) | peak RSS main MB | peak RSS per worker MB | sample s (projected) |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for label, which, r in results:
+        pps, dps = rate(r, "pages"), rate(r, "docs")
+        main_mb = r.get("rss_mb", r.get("main_mb", 0.0))
+        worker = f"{r['worker_mb']:.0f}" if "worker_mb" in r else "–"
+        projected = raw_pdfium["pages"] / pps if pps else float("nan")
+        runs = ", ".join(f"{s:.1f}" for s in r["all_seconds"])
+        nfiles = f"{int(r['docs'])}" + (f" ({int(r['errors'])} errors)" if r.get("errors") else "")
+        out.append(f"| {label} | {nfiles} | {fmt_rate(pps)} | {fmt_rate(dps)} | {r['seconds']:.2f} ({runs}) | {main_mb:.0f} | {worker} | {projected:.1f} |")
+    out.append("")
+    out.append(f"| import | wall s (median of 5) | bare `python -c pass` s | `-X importtime` of the package s |")
+    out.append("|---|---|---|---|")
+    out.append(f"| `import letterparse` | {imp_wall:.3f} | {imp_bare:.3f} | {imp_own:.3f} |")
+    out.append(f"| `import letterparse.cli` (CLI start-up) | {cli_wall:.3f} | {imp_bare:.3f} | {cli_own:.3f} |")
+    out.append("")
+
+    ratio_raw = rate(batch["pdfium", True, 1], "pages") / rate(raw_pdfium, "pages")
+    ratio_plumber = rate(batch["plumber", True, 1], "pages") / rate(raw_plumber, "pages")
+    inner_ratio = (batch["pdfium", True, 1]["pages"] / batch["pdfium", True, 1]["inner_seconds"]) / rate(raw_pdfium, "pages")
+    speedups = {
+        k[:2]: rate(batch[k[0], k[1], 2], "pages") / rate(batch[k[0], k[1], 1], "pages")
+        for k in batch if k[2] == 1
+    }
+    worker_mb = max(r["worker_mb"] for r in batch.values())
+    out.append("| ratio | value | goal | |")
+    out.append("|---|---|---|---|")
+    ok = lambda c: "met" if c else "**missed**"  # noqa: E731
+    out.append(f"| pipeline (pdfium, themes, 1 worker) ÷ raw pypdfium2, pages/s | {ratio_raw:.2f}× | ≥ {GOALS['ratio_raw']}× | {ok(ratio_raw >= GOALS['ratio_raw'])} |")
+    out.append(f"| the same without start-up (time `run_batch` reports) | {inner_ratio:.2f}× | | |")
+    out.append(f"| pipeline (plumber, themes, 1 worker) ÷ raw pdfplumber | {ratio_plumber:.2f}× | | |")
+    for (backend, themes), s in speedups.items():
+        out.append(f"| 2 workers ÷ 1 worker, {backend}, {'themes' if themes else 'no themes'} | {s:.2f}× | ≥ {GOALS['speedup']}× | {ok(s >= GOALS['speedup'])} |")
+    out.append(f"| peak RSS of any worker | {worker_mb:.0f} MB | < {GOALS['worker_mb']:.0f} MB | {ok(worker_mb < GOALS['worker_mb'])} |")
+    out.append(f"| `import letterparse` wall | {imp_wall:.3f} s | < {GOALS['import_s']} s | {ok(imp_wall < GOALS['import_s'])} |")
+    out.append("")
+    out.append(f"Benchmark run took {bench_seconds:.0f} s.")
+    missed = ratio_raw < GOALS["ratio_raw"] or min(speedups.values()) < GOALS["speedup"]
+    text = "\n".join(out)
+    if (missed or a.profile) and not a.no_profile:
+        log("profiling one worker ...")
+        text += "\n\n## Profile (one worker)\n\n" + profile(files)
+    print(text)
+    dest = a.out if a.out.is_absolute() else ROOT / a.out
+    dest.write_text(text + "\n", encoding="utf-8")
+    for name in _LISTS:
+        os.unlink(name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
