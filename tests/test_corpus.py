@@ -45,8 +45,11 @@ def test_gold_scores_do_not_regress(corpus):
 
     report = evaluate(ROOT / "corpora" / "gold", corpus)
     r = report.to_dict()
-    assert r["documents"] >= 40
-    # floors at the figures measured when this test was written (see README)
+    assert r["documents"] >= 60
+    # the targets of the parse issue (measured figures are in the README)
+    assert r["section"]["f1"] >= 0.97
     assert r["finding"]["f1"] >= 0.95
-    assert r["section"]["f1"] >= 0.85
-    assert r["metadata_accuracy"] >= 0.93
+    assert r["metadata_accuracy"] >= 0.97
+    unseen = evaluate(ROOT / "corpora" / "gold", corpus, subset="unseen").to_dict()
+    assert unseen["documents"] >= 20
+    assert unseen["section"]["f1"] >= 0.97 and unseen["finding"]["f1"] >= 0.95 and unseen["metadata_accuracy"] >= 0.97

@@ -300,7 +300,7 @@ _GRADE_PATTERNS = {
         ("impact_of_leaders", rf"impact of leaders on social work practice with\s+children and families:?\s*(?:is:?\s*)?{_GRADE}"),
         ("help_and_protection", rf"children who need help\s+and\s+protection:?\s*(?:is:?\s*)?{_GRADE}"),
         ("children_in_care", rf"children in care(?:\s+and\s+care\s+leavers)?:?\s*(?:is:?\s*)?{_GRADE}"),
-        ("care_leavers", rf"progress of care leavers:?\s*(?:is:?\s*)?{_GRADE}"),
+        ("care_leavers", rf"progress of (?:children )?care leavers:?\s*(?:is:?\s*)?{_GRADE}"),
         ("overall_effectiveness", rf"overall effectiveness:?\s*{_GRADE}"),
     ),
     "sif_report": (
@@ -309,8 +309,8 @@ _GRADE_PATTERNS = {
         ("adoption_performance", rf"adoption performance\s*{_GRADE}"),
         ("care_leavers", rf"experiences and progress of\s+care leavers\s*{_GRADE}"),
         ("impact_of_leaders", rf"leadership, management and\s+governance\s*{_GRADE}"),
-        ("overall_effectiveness", rf"(?:overall judgement is|children's services in [\w ,'-]+? (?:are|is))\s*{_GRADE}"),
-        ("lscb", rf"(?:effectiveness of the local safeguarding children board(?: \(lscb\))?|the lscb) (?:is |are )?{_GRADE}"),
+        ("overall_effectiveness", rf"(?:overall judgement is|children's services in [\w ,'-]+? (?:are |is )?)\s*{_GRADE}"),
+        ("lscb", rf"(?:safeguarding children board(?: \(lscb\))?|the lscb) (?:is |are )?{_GRADE}"),
     ),
 }
 

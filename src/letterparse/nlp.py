@@ -46,19 +46,28 @@ def lemmatise(texts: list[str], model_dir: str) -> list[str]:
 
     spaCy's rule-based tokenizer splits the text; the lemma comes from the lookup
     table the lemmatizer was initialised with (the same table its ``lookup`` mode
-    uses), looked up once per distinct lower-cased word."""
+    uses), looked up once per distinct lower-cased word.  Token attributes are
+    read as arrays (``Doc.to_array``), which avoids building a Python object per token.
+    """
+    from spacy.attrs import IS_ALPHA, LIKE_NUM, LOWER
+
     nlp = load_nlp(model_dir)
     table = _lemma_table(model_dir)
-    memo: dict[str, str] = {}
+    strings = nlp.vocab.strings
+    memo: dict[int, str] = {}
     out = []
     for doc in nlp.tokenizer.pipe(texts, batch_size=1000):
+        if not len(doc):
+            out.append("")
+            continue
+        arr = doc.to_array([LOWER, IS_ALPHA, LIKE_NUM])
+        ids = arr[(arr[:, 1] | arr[:, 2]).astype(bool), 0].tolist()
         words = []
-        for t in doc:
-            if t.is_alpha or t.like_num:
-                w = t.lower_
-                lemma = memo.get(w)
-                if lemma is None:
-                    lemma = memo[w] = table.get(w, w).lower()
-                words.append(lemma)
+        for i in ids:
+            lemma = memo.get(i)
+            if lemma is None:
+                w = strings[i]
+                lemma = memo[i] = table.get(w, w).lower()
+            words.append(lemma)
         out.append(" ".join(words))
     return out

@@ -1,0 +1,472 @@
+"""Fuzzing: letters generated from a grammar round-trip through segmentation, and
+mutated PDFs end in a Letter or a typed error, never another exception or a hang.
+
+The grammar: known headings (read from ``data/headings.toml`` at test time),
+bullets (◼ • ▪ U+F0B7 -, the glyph sometimes on a line of its own), numbered
+items, prose paragraphs, line wraps, page breaks (between blocks and inside an
+unfinished sentence) and "Page n of m" footers.  The same document is checked
+as a .txt file through ``letterparse.parse`` and as PDF-like ``Line`` records
+(bold headings, hanging indents, paragraph gaps) through ``segment``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from letterparse import errors
+from letterparse.model import Line
+from letterparse.segment import LIST_KINDS, normalise_heading, segment, vocabulary
+from conftest import CORPUS, SAMPLES
+
+GLYPHS = ["\u25fc", "\u2022", "\u25aa", "\uf0b7", "-"]
+
+# Words that can never make a line look like a heading, a title, a closing
+# sentence, page furniture or a list marker (checked by _plain below).
+FIRST = ["Social", "Managers", "Most", "Many", "Some", "Partners", "Carers", "Staff", "Workers", "Families"]
+WORDS = (
+    "children families social workers plans assessments managers visits records reviews timely consistent "
+    "strong weak effective support quality oversight partners carers health schools police decisions risks "
+    "needs staff training supervision and of for with in to young people risk meetings thresholds referrals"
+).split()
+
+
+def _literal_headings() -> dict[str, list[str]]:
+    """Heading variants per kind: the plain-words patterns of headings.toml, kept only
+    when the vocabulary maps them back to that kind and they are not ignored/titles."""
+    raw = tomllib.loads(resources.files("letterparse").joinpath("data/headings.toml").read_text("utf-8"))
+    voc = vocabulary()
+    out: dict[str, list[str]] = {}
+    for kind, patterns in raw["kinds"].items():
+        for p in patterns:
+            if not re.fullmatch(r"[a-z' ]+", p):
+                continue
+            key = normalise_heading(p)
+            if voc.kind_of(p) != kind or voc.ignore.fullmatch(key) or voc.title.fullmatch(key):
+                continue
+            out.setdefault(kind, []).append(p[0].upper() + p[1:])
+    return out
+
+
+HEADINGS = _literal_headings()
+# The segmenter reads a short main-findings heading right after a list section as
+# its sub-heading, so generated main-findings sections come before any list section.
+EARLY_KINDS = ("main_findings", "headline", "other")
+
+
+def test_grammar_has_headings_of_every_list_kind():
+    assert {"strengths", "improvements", "main_findings", "next_steps"} <= set(HEADINGS)
+    assert any(h.lower().startswith("what needs to improve") for h in HEADINGS["improvements"])
+
+
+# --- the grammar ----------------------------------------------------------------------
+
+
+@dataclass
+class Block:
+    marker: str  # "bullet" | "numbered" | "paragraph"
+    lines: list[str]  # the printed lines, marker included on the first
+    text: str  # what the finding's text must be
+    glyph: str = ""
+    number: int = 0
+    detached: bool = False  # bullet glyph on a line of its own
+    page_break_at: int | None = None  # page break before lines[page_break_at]
+    break_after: bool = False  # page break after the block
+
+
+@dataclass
+class SectionSpec:
+    heading: str
+    kind: str
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def expected(self) -> list[Block]:
+        if self.kind in LIST_KINDS and any(b.marker != "paragraph" for b in self.blocks):
+            return [b for b in self.blocks if b.marker != "paragraph"]
+        return list(self.blocks)
+
+
+@dataclass
+class Doc:
+    preamble: list[Block]
+    sections: list[SectionSpec]
+
+
+@st.composite
+def sentences(draw, n_max: int = 2) -> list[str]:
+    out = []
+    for _ in range(draw(st.integers(1, n_max))):
+        words = [draw(st.sampled_from(FIRST))] + draw(st.lists(st.sampled_from(WORDS), min_size=3, max_size=22))
+        out.append(" ".join(words) + ".")
+    return out
+
+
+def _wrap(draw, words: list[str]) -> list[list[str]]:
+    lines, i = [], 0
+    while i < len(words):
+        n = draw(st.integers(2, 9))
+        lines.append(words[i : i + n])
+        i += n
+    return lines
+
+
+@st.composite
+def blocks_of(draw) -> Block:
+    marker = draw(st.sampled_from(["bullet", "numbered", "paragraph"]))
+    sents = draw(sentences(n_max=1 if marker != "paragraph" else 2))
+    text = " ".join(sents)
+    wrapped = _wrap(draw, text.split(" "))
+    glyph, number, detached = "", 0, False
+    if marker == "bullet":
+        glyph = draw(st.sampled_from(GLYPHS))
+        detached = glyph != "-" and draw(st.booleans())
+    elif marker == "numbered":
+        number = 1 if draw(st.booleans()) else 0  # 0: one more than the last item (set by documents)
+    lines = [" ".join(w) for w in wrapped]
+    # a page break inside the block only where the sentence is unfinished
+    candidates = [i for i in range(1, len(lines)) if not lines[i - 1].endswith(".")]
+    pb = draw(st.sampled_from(candidates)) if candidates and draw(st.integers(0, 4)) == 0 else None
+    return Block(marker, lines, text, glyph, number, detached, pb, draw(st.integers(0, 5)) == 0)
+
+
+@st.composite
+def documents(draw) -> Doc:
+    counter = [0]
+    preamble = draw(st.lists(sentences(), max_size=1))
+    pre = [Block("paragraph", [" ".join(s)], " ".join(s)) for s in preamble]
+    n = draw(st.integers(1, 5))
+    kinds = draw(st.lists(st.sampled_from(sorted(HEADINGS)), min_size=n, max_size=n))
+    kinds = [k for k in kinds if k in EARLY_KINDS] + [k for k in kinds if k not in EARLY_KINDS]
+    sections = []
+    for kind in kinds:
+        heading = draw(st.sampled_from(HEADINGS[kind]))
+        if draw(st.integers(0, 3)) == 0:
+            heading += "?" if heading.lower().startswith("what") else ":"
+        spec = SectionSpec(heading, kind)
+        if kind in LIST_KINDS:
+            # list sections: items, or prose only, or items with prose (the prose is dropped)
+            style = draw(st.sampled_from(["items", "prose", "mixed"]))
+        else:
+            style = "mixed"
+        for _ in range(draw(st.integers(1, 5))):
+            b = draw(blocks_of())
+            if style == "items" and b.marker == "paragraph":
+                b = draw(blocks_of().filter(lambda x: x.marker != "paragraph"))
+            if style == "prose" and b.marker != "paragraph":
+                continue
+            if b.marker == "numbered":
+                b.number = b.number or counter[0] + 1
+                counter[0] = b.number
+            spec.blocks.append(b)
+        if not spec.blocks:
+            spec.blocks.append(Block("paragraph", ["Staff support children well."], "Staff support children well."))
+        sections.append(spec)
+    doc = Doc(pre, sections)
+    for line in _all_lines(doc):
+        assume(_plain(line))
+    return doc
+
+
+def _all_lines(doc: Doc):
+    for b in doc.preamble:
+        yield from b.lines
+    for s in doc.sections:
+        for b in s.blocks:
+            yield from b.lines
+
+
+def _plain(line: str) -> bool:
+    """A body line the vocabulary cannot mistake for a heading, title or closing."""
+    voc = vocabulary()
+    key = normalise_heading(line)
+    return not (voc.kind_of(line) or voc.title.fullmatch(key) or voc.ignore.fullmatch(key) or voc.closing.match(key))
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+@dataclass
+class Printed:
+    text: str
+    role: str  # heading | first | cont | para
+    gap: bool
+    page: int
+
+
+def printed_lines(doc: Doc) -> list[Printed]:
+    """The document as printed lines with page numbers and paragraph gaps."""
+    out: list[Printed] = []
+    page = 1
+
+    def block_lines(b: Block, role_first: str, role_cont: str) -> None:
+        nonlocal page
+        lines = list(b.lines)
+        if b.marker == "bullet":
+            if b.detached:
+                out.append(Printed(b.glyph, role_first, True, page))
+                role_first = "cont-detached"
+            else:
+                lines[0] = f"{b.glyph} {lines[0]}"
+        elif b.marker == "numbered":
+            lines[0] = f"{b.number}. {lines[0]}"
+        for i, ln in enumerate(lines):
+            if b.page_break_at == i:
+                page += 1
+            role = role_first if i == 0 else role_cont
+            out.append(Printed(ln, role, i == 0 and role != "cont-detached", page))
+        if b.break_after:
+            page += 1
+
+    for b in doc.preamble:
+        block_lines(b, "para", "para")
+    for s in doc.sections:
+        out.append(Printed(s.heading, "heading", True, page))
+        for b in s.blocks:
+            if b.marker == "paragraph":
+                block_lines(b, "para", "para")
+            else:
+                block_lines(b, "first", "cont")
+    return out
+
+
+def as_text(doc: Doc, footers: bool) -> str:
+    """Plain text: blank lines for gaps, form feeds for page breaks, optional footers."""
+    lines = printed_lines(doc)
+    total = lines[-1].page
+    parts: list[str] = []
+    page = 1
+    for p in lines:
+        while p.page > page:
+            if footers:
+                parts += ["", f"Page {page} of {total}"]
+            parts.append("\f")
+            page += 1
+        if p.gap and parts and parts[-1] != "\f":
+            parts.append("")
+        parts.append(p.text)
+    text = "\n".join(parts)
+    return text.replace("\n\f\n", "\f")
+
+
+def as_lines(doc: Doc) -> tuple[Line, ...]:
+    """PDF-like records: bold headings, markers at x=72 with a hanging indent at 90,
+    paragraphs at 72, 14 pt pitch plus 8 pt for a gap, a new page at the top."""
+    out = []
+    y, page = 80.0, 1
+    for p in printed_lines(doc):
+        if p.page != page:
+            page, y = p.page, 80.0
+        elif out:
+            y += 14 + (8 if p.gap else 0)
+        x0 = 90.0 if p.role in ("cont", "cont-detached") else 72.0
+        x1 = min(520.0, x0 + 6 * len(p.text))
+        bold = p.role == "heading"
+        out.append(Line(page, p.text, (x0, y - 9, x1, y + 2), 11.0, bold, gap=p.gap or y == 80.0))
+    return tuple(out)
+
+
+# --- the properties ------------------------------------------------------------------------
+
+
+def check_spans(text: str, sections) -> None:
+    """Every finding's spans: in bounds, ordered, non-overlapping (across the whole
+    letter), and their pieces, joined by the text between them (a space or nothing),
+    give the finding's text."""
+    all_spans = []
+    for s in sections:
+        for f in s.findings:
+            assert f.spans, f.id
+            for sp in f.spans:
+                assert 0 <= sp.start < sp.end <= len(text), (f.id, sp)
+            pieces = [text[sp.start : sp.end] for sp in f.spans]
+            seps = [text[a.end : b.start] for a, b in zip(f.spans, f.spans[1:])]
+            assert all(sep in ("", " ") for sep in seps), (f.id, seps)
+            joined = pieces[0] + "".join(sep + pc for sep, pc in zip(seps, pieces[1:]))
+            assert joined == f.text
+            assert text[f.spans[0].start : f.spans[-1].end] == f.text
+            if all(sep == " " for sep in seps):
+                assert " ".join(pieces) == f.text
+            all_spans.extend((sp.start, sp.end) for sp in f.spans)
+    all_spans.sort()
+    for (_, e1), (s2, _) in zip(all_spans, all_spans[1:]):
+        assert e1 <= s2
+
+
+def check_round_trip(doc: Doc, text: str, sections, headings_too: bool = True) -> None:
+    fold = lambda s: " ".join(s.split())  # noqa: E731
+    assert [s.kind for s in sections] == [s.kind for s in doc.sections]
+    if headings_too:
+        assert [s.heading for s in sections] == [fold(s.heading) for s in doc.sections]
+    for got, want in zip(sections, doc.sections):
+        exp = want.expected
+        assert [fold(f.text) for f in got.findings] == [fold(b.text) for b in exp], got.heading
+        assert [f.marker for f in got.findings] == [b.marker for b in exp]
+        assert all(f.id == f"{got.id}.f{i}" for i, f in enumerate(got.findings, 1))
+    check_spans(text, sections)
+
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+@FUZZ
+@given(doc=documents(), footers=st.booleans())
+def test_text_letters_round_trip_through_parse(doc, footers, tmp_path_factory):
+    from letterparse import parse
+
+    path = tmp_path_factory.mktemp("fuzz") / "letter.txt"
+    path.write_text(as_text(doc, footers), encoding="utf-8")
+    letter = parse(path, themes=False)
+    check_round_trip(doc, letter.text, letter.sections)
+    assert "Page " not in " ".join(f.text for f in letter.findings)  # footers never leak into findings
+    assert letter.source.pages == printed_lines(doc)[-1].page
+
+
+@FUZZ
+@given(doc=documents())
+def test_pdf_like_lines_round_trip_through_segment(doc):
+    text, sections = segment(as_lines(doc))
+    check_round_trip(doc, text, sections)
+    for s, want in zip(sections, doc.sections):
+        for f, b in zip(s.findings, want.expected):
+            pages = [sp.page for sp in f.spans]
+            assert pages == sorted(set(pages))  # one span per page, in page order
+            assert len(pages) == 1 + (b.page_break_at is not None)
+
+
+def test_a_known_grammar_example():
+    """One hand-written instance of the grammar, so a failure of the generator itself shows."""
+    doc = Doc(
+        [],
+        [
+            SectionSpec("Main findings", "main_findings", [
+                Block("paragraph", ["Most staff support children", "and families well."], "Most staff support children and families well."),
+            ]),
+            SectionSpec("What needs to improve?", "improvements", [
+                Block("bullet", ["Some plans for", "children are weak."], "Some plans for children are weak.", glyph="\u25fc", page_break_at=1),
+                Block("numbered", ["Managers need training."], "Managers need training.", number=1),
+            ]),
+        ],
+    )
+    text, sections = segment(as_lines(doc))
+    check_round_trip(doc, text, sections)
+    assert [f.spans[0].page for f in sections[1].findings] == [1, 2]
+    assert "Page 1 of 2" in as_text(doc, footers=True)
+
+
+# --- mutated PDFs ------------------------------------------------------------------------
+
+MUTANTS = 40
+TIMEOUT = 30.0  # seconds per parse; a hang is a failure
+
+
+def _sources() -> list[Path]:
+    out = sorted(SAMPLES.glob("*.pdf"))
+    if (CORPUS / "manifest.csv").exists():
+        # small real documents of three families (4, 3 and 12 pages)
+        for rel in ("focused-visit/2018-03-01_80511_newham.pdf", "jtai/", "ilacs-2021/"):
+            p = CORPUS / rel
+            if p.is_file():
+                out.append(p)
+            elif p.is_dir():
+                out.append(sorted(p.glob("*.pdf"), key=lambda q: q.stat().st_size)[0])
+    return out
+
+
+def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
+    b = bytearray(data)
+    how = rng.choice(["flip", "truncate", "duplicate", "delete", "zero", "xref", "mixed"])
+    if how in ("flip", "mixed"):
+        lo = 0 if rng.random() < 0.2 else 16  # mostly keep the %PDF- header so the backend is reached
+        for _ in range(rng.randint(1, 64)):
+            i = rng.randrange(lo, len(b))
+            b[i] ^= 1 << rng.randrange(8)
+    if how in ("truncate", "mixed"):
+        b = b[: rng.randint(16, len(b) - 1)]
+    if how in ("duplicate", "mixed"):
+        a = rng.randrange(len(b))
+        chunk = b[a : a + rng.randint(1, 4096)]
+        at = rng.randrange(len(b))
+        b[at:at] = chunk * rng.randint(1, 3)
+    if how == "delete":
+        a = rng.randrange(len(b))
+        del b[a : a + rng.randint(1, 8192)]
+    if how == "zero":
+        a = rng.randrange(len(b))
+        b[a : a + rng.randint(1, 2048)] = bytes(min(len(b) - a, 2048))[: len(b[a : a + 2048])]
+    if how == "xref":
+        # damage the cross-reference table and trailer, where parsers jump by offset
+        tail = max(0, len(b) - 2048)
+        for m in re.finditer(rb"\d", bytes(b[tail:])):
+            if rng.random() < 0.3:
+                b[tail + m.start()] = ord(str(rng.randrange(10)))
+    return how, bytes(b)
+
+
+def _parse_outcome(path: str, backend: str) -> tuple[str, str]:
+    """Runs in a child process: ("letter", n sections), ("typed", class) or ("other", traceback)."""
+    import traceback
+
+    from letterparse import LetterparseError, parse
+
+    try:
+        letter = parse(path, backend=backend, themes=False)
+        return ("letter", str(len(letter.sections)))
+    except LetterparseError as exc:
+        return ("typed", type(exc).__name__)
+    except BaseException:  # noqa: BLE001 - exactly what this test hunts for
+        return ("other", traceback.format_exc())
+
+
+@pytest.fixture(scope="module")
+def mutants(tmp_path_factory) -> list[tuple[Path, str, str]]:
+    sources = _sources()
+    rng = random.Random(20261127)
+    d = tmp_path_factory.mktemp("mutants")
+    out = []
+    for i in range(MUTANTS):
+        src = sources[i % len(sources)]
+        how, data = mutate(src.read_bytes(), rng)
+        p = d / f"{i:02d}_{how}_{src.stem[:30]}.pdf"
+        p.write_bytes(data)
+        # pdfplumber is ~40x slower: every fourth mutant only
+        out.append((p, how, "plumber" if i % 4 == 3 else "pdfium"))
+    return out
+
+
+def test_mutated_pdfs_end_in_a_letter_or_a_typed_error(mutants):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    outcomes: dict[str, tuple[str, str]] = {}
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
+    try:
+        futures = {p.name: (pool.submit(_parse_outcome, str(p), backend), backend) for p, _, backend in mutants}
+        for name, (fut, backend) in futures.items():
+            try:
+                outcomes[name] = fut.result(timeout=TIMEOUT)
+            except FutureTimeout:
+                outcomes[name] = ("hang", f"{backend}: no answer in {TIMEOUT:g} s")
+                break  # the pool is stuck; report what we have
+    finally:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            if outcomes and any(o[0] == "hang" for o in outcomes.values()):
+                proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+    bad = {n: o for n, o in outcomes.items() if o[0] not in ("letter", "typed")}
+    assert not bad, "\n\n".join(f"{n}: {o[0]}\n{o[1]}" for n, o in bad.items())
+    assert len(outcomes) == len(mutants)
+    typed = {o[1] for o in outcomes.values() if o[0] == "typed"}
+    assert typed <= {c.__name__ for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.LetterparseError)}
+    # the mutations are not all harmless: some files must actually be refused
+    assert typed and any(o[0] == "letter" for o in outcomes.values())
