@@ -1,0 +1,64 @@
+"""The command line: every command documented, JSON on stdout, messages on stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from letterparse.cli import app
+from letterparse.io import validate
+from conftest import ROOT, SAMPLES
+
+COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+
+
+def test_commands_are_the_documented_ones():
+    assert set(COMMANDS) >= {"extract", "batch", "compare", "evaluate", "train", "fetch"}
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(name):
+    result = CliRunner().invoke(app, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+    assert f"letterparse {name}" in (ROOT / "README.md").read_text("utf-8")
+
+
+def test_extract_prints_one_valid_json_object():
+    result = CliRunner().invoke(app, ["extract", str(SAMPLES / "2022_wirral_jtai.pdf")])
+    assert result.exit_code == 0, result.stderr
+    d = json.loads(result.stdout)
+    validate(d)
+    assert d["family"] == "jtai_letter" and d["authority"]["name"] == "Wirral"
+    assert all(f["themes"] for s in d["sections"] for f in s["findings"][:1])
+
+
+def test_extract_several_files_gives_json_lines():
+    files = [str(SAMPLES / "2019_leeds_focused_visit.pdf"), str(SAMPLES / "2023_somerset_ilacs.pdf")]
+    result = CliRunner().invoke(app, ["extract", "--no-themes", *files])
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert [json.loads(x)["authority"]["name"] for x in lines] == ["Leeds", "Somerset"]
+
+
+def test_extract_explain_adds_terms():
+    result = CliRunner().invoke(app, ["extract", "--explain", str(SAMPLES / "2019_leeds_focused_visit.pdf")])
+    assert result.exit_code == 0
+    f = json.loads(result.stdout)["sections"][1]["findings"][0]
+    assert set(f["explain"]) == {"scores", "terms"}
+    assert any(f["explain"]["terms"].values())
+
+
+def test_python_dash_m_works():
+    out = subprocess.run([sys.executable, "-m", "letterparse", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "extract" in out.stdout
+
+
+def test_import_is_light():
+    code = "import sys, letterparse; print(sorted(m for m in ('pypdfium2','pdfplumber','spacy','sklearn','duckdb','pandas','matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
