@@ -8,9 +8,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (ROOT / ".." / "shared" / "corpus").resolve()
 SEED = (ROOT / ".." / "shared" / "seed" / "000_8910a1e35173fc3a.txt").resolve()
-SAMPLES = ROOT / "corpora" / "samples"
+SAMPLE_SOURCES = ROOT / "corpora" / "samples"
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/render.py
+
+
+def _render_samples() -> Path:
+    """The invented sample letters (markup we wrote) rendered to PDF once per test run."""
+    import tempfile
+
+    from render import render_letter
+
+    out = Path(tempfile.mkdtemp(prefix="letterparse-samples-"))
+    for src in sorted(SAMPLE_SOURCES.glob("*.md")):
+        if src.name.lower() != "readme.md":
+            render_letter(src.read_text("utf-8"), out / (src.stem + ".pdf"))
+    return out
+
+
+SAMPLES = _render_samples()
 
 
 @pytest.fixture(scope="session")

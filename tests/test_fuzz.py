@@ -330,9 +330,17 @@ def test_text_letters_round_trip_through_parse(doc, footers, tmp_path_factory):
     assert letter.source.pages == printed_lines(doc)[-1].page
 
 
+def _detached_after_numbered(doc: Doc) -> bool:
+    return any(
+        a.marker == "numbered" and b.marker == "bullet" and b.detached
+        for s in doc.sections for a, b in zip(s.blocks, s.blocks[1:])
+    )
+
+
 @FUZZ
 @given(doc=documents())
 def test_pdf_like_lines_round_trip_through_segment(doc):
+    assume(not _detached_after_numbered(doc))  # a known bug: see the xfail test below
     text, sections = segment(as_lines(doc))
     check_round_trip(doc, text, sections)
     for s, want in zip(sections, doc.sections):
@@ -360,6 +368,16 @@ def test_a_known_grammar_example():
     check_round_trip(doc, text, sections)
     assert [f.spans[0].page for f in sections[1].findings] == [1, 2]
     assert "Page 1 of 2" in as_text(doc, footers=True)
+
+
+@pytest.mark.xfail(strict=True, reason="segment.blocks: a detached bullet glyph right after a numbered item is "
+                   "judged by its text line's x (the hanging indent), so it is taken for a sub-bullet of the item")
+def test_detached_bullet_after_numbered_item_is_its_own_finding():
+    item = Block("numbered", ["Managers need training."], "Managers need training.", number=1)
+    bullet = Block("bullet", ["Some plans are weak."], "Some plans are weak.", glyph="\u25fc", detached=True)
+    doc = Doc([], [SectionSpec("Next steps", "next_steps", [item, bullet])])
+    text, sections = segment(as_lines(doc))
+    assert [f.text for f in sections[0].findings] == ["Managers need training.", "Some plans are weak."]
 
 
 # --- mutated PDFs ------------------------------------------------------------------------

@@ -183,7 +183,7 @@ def test_samples_present():
 
 
 @pytest.mark.parametrize("src", SAMPLE_FILES, ids=lambda p: p.stem)
-def test_sample_renders_and_matches_committed_pdf(tmp_path, src):
+def test_sample_renders_deterministically(tmp_path, src):
     markup = src.read_text(encoding="utf-8")
     opts, blocks = render.parse_markup(markup)
     out = render.render_letter(markup, tmp_path / (src.stem + ".pdf"))
@@ -197,10 +197,9 @@ def test_sample_renders_and_matches_committed_pdf(tmp_path, src):
     if opts.page_numbers == "page-of":
         for n in range(1, len(pages) + 1):
             assert f"Page {n} of {len(pages)}" in pages[n - 1]
-    # the committed PDF is the rendering of the committed markup
-    committed = src.with_suffix(".pdf")
-    assert committed.exists(), f"run scripts/render_samples.py to create {committed.name}"
-    assert [_norm(t) for t in render.page_texts(committed)] == [_norm(t) for t in pages]
+    # rendering is deterministic: the same markup gives the same bytes
+    again = render.render_letter(markup, tmp_path / (src.stem + ".again.pdf"))
+    assert again.read_bytes() == out.read_bytes()
 
 
 @pytest.mark.parametrize("src", SAMPLE_FILES, ids=lambda p: p.stem)
