@@ -12,7 +12,7 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import EmptyFile, InputNotFound, IsADirectory, NotAPdf, TooLarge, UnsupportedFileType
+from ..errors import CorruptPdf, EmptyFile, InputNotFound, IsADirectory, NotAPdf, TooLarge, UnsupportedFileType
 from ..model import Line, Page, RawDocument
 
 BACKENDS = ("pdfium", "plumber")
@@ -94,6 +94,14 @@ def extract(
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     pages = read_pdf(str(p), data, max_pages=max_pages)
     return RawDocument(str(p), digest, backend, tuple(mark_gaps(pg) for pg in pages))
+
+
+def check_page_count(path: str, n: int, max_pages: int) -> None:
+    """Shared by the backends: an empty or oversized document is refused before any page is read."""
+    if n == 0:
+        raise CorruptPdf(path, "no pages")
+    if n > max_pages:
+        raise TooLarge(path, "page count", n, max_pages)
 
 
 def mark_gaps(page: Page) -> Page:

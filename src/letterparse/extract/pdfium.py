@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import ctypes
 
-from ..errors import CorruptPdf, EncryptedPdf, NoTextLayer, TooLarge
+from ..errors import CorruptPdf, EncryptedPdf, NoTextLayer
 from ..model import Line, Page
+from . import check_page_count
 
 _SPACES = " \t\u00a0\r\n"
 
@@ -36,10 +37,7 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
     doc = _open(path, data)
     try:
         n = len(doc)
-        if n == 0:
-            raise CorruptPdf(path, "no pages")
-        if n > max_pages:
-            raise TooLarge(path, "page count", n, max_pages)
+        check_page_count(path, n, max_pages)
         pages = []
         any_text = False
         for i in range(n):

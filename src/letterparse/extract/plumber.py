@@ -9,8 +9,9 @@ from __future__ import annotations
 import io
 import re
 
-from ..errors import CorruptPdf, EncryptedPdf, NoTextLayer, TooLarge
+from ..errors import CorruptPdf, EncryptedPdf, NoTextLayer
 from ..model import Line, Page
+from . import check_page_count
 
 _HYPHEN_END = re.compile(r"(?<=[A-Za-z])[-\u00ad]$")
 
@@ -38,10 +39,7 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
             n = len(pdf.pages)
         except PdfminerException as exc:
             raise _classify(path, exc) from exc
-        if n == 0:
-            raise CorruptPdf(path, "no pages")
-        if n > max_pages:
-            raise TooLarge(path, "page count", n, max_pages)
+        check_page_count(path, n, max_pages)
         pages = []
         any_text = False
         for page in pdf.pages:
