@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import time
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -36,7 +37,8 @@ FIRST = ["Social", "Managers", "Most", "Many", "Some", "Partners", "Carers", "St
 WORDS = (
     "children families social workers plans assessments managers visits records reviews timely consistent "
     "strong weak effective support quality oversight partners carers health schools police decisions risks "
-    "needs staff training supervision and of for with in to young people risk meetings thresholds referrals"
+    "needs staff training supervision and of for with in to young people risk meetings thresholds referrals "
+    "decision-making multi-agency up-to-date well-being"
 ).split()
 
 
@@ -168,11 +170,20 @@ def sentences(draw, n_max: int = 2) -> list[str]:
 
 
 def _wrap(draw, words: list[str]) -> list[list[str]]:
+    """Words into printed lines; a compound at a line end may break at its hyphen
+    ("decision-" / "making"), as line-end hyphens do in the PDFs."""
+    words = list(words)
     lines, i = [], 0
     while i < len(words):
         n = draw(st.integers(2, 9))
-        lines.append(words[i : i + n])
+        line = words[i : i + n]
         i += n
+        last = line[-1]
+        if i < len(words) and "-" in last and draw(st.booleans()):
+            cut = draw(st.sampled_from([k for k, c in enumerate(last) if c == "-"]))
+            line[-1] = last[: cut + 1]
+            words.insert(i, last[cut + 1 :])
+        lines.append(line)
     return lines
 
 
@@ -182,6 +193,7 @@ def blocks_of(draw) -> Block:
     sents = draw(sentences(n_max=1 if marker != "paragraph" else 2))
     text = " ".join(sents)
     wrapped = _wrap(draw, text.split(" "))
+    assert " ".join(" ".join(w) for w in wrapped).replace("- ", "-") == text
     glyph, number, detached = "", 0, False
     if marker == "bullet":
         glyph = draw(st.sampled_from(GLYPHS))
@@ -327,7 +339,9 @@ def as_lines(doc: Doc) -> tuple[Line, ...]:
         x0 = 90.0 if p.role in ("cont", "cont-detached") else 72.0
         x1 = min(520.0, x0 + 6 * len(p.text))
         bold = p.role == "heading"
-        out.append(Line(page, p.text, (x0, y - 9, x1, y + 2), 11.0, bold, gap=p.gap or y == 80.0))
+        hyphen = p.text.endswith("-")  # a backend drops the line-end hyphen and flags the line
+        text = p.text[:-1] if hyphen else p.text
+        out.append(Line(page, text, (x0, y - 9, x1, y + 2), 11.0, bold, gap=p.gap or y == 80.0, hyphen=hyphen))
     return tuple(out)
 
 
@@ -440,7 +454,7 @@ def test_detached_bullet_after_numbered_item_is_its_own_finding():
 
 # --- mutated PDFs ------------------------------------------------------------------------
 
-MUTANTS = 40
+MUTANTS = int(os.environ.get("LETTERPARSE_FUZZ_MUTANTS", "40"))
 TIMEOUT = 30.0  # seconds per parse; a hang is a failure
 
 
@@ -503,46 +517,77 @@ def _parse_outcome(path: str, backend: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def mutants(tmp_path_factory) -> list[tuple[Path, str, str]]:
+def outcomes(tmp_path_factory) -> dict[int, tuple[str, str, str, str]]:
+    """Mutant number -> (file name, backend, outcome, detail), all parsed in child
+    processes, each allowed TIMEOUT seconds."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+
     sources = _sources()
     rng = random.Random(20261127)
     d = tmp_path_factory.mktemp("mutants")
-    out = []
+    files = []
     for i in range(MUTANTS):
         src = sources[i % len(sources)]
         how, data = mutate(src.read_bytes(), rng)
         p = d / f"{i:02d}_{how}_{src.stem[:30]}.pdf"
         p.write_bytes(data)
-        # pdfplumber is ~40x slower: every fourth mutant only
-        out.append((p, how, "plumber" if i % 4 == 3 else "pdfium"))
+        files.append((p, "plumber" if i % 4 == 3 else "pdfium"))  # pdfplumber is ~40x slower
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    out: dict[int, tuple[str, str, str, str]] = {}
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
+    hung = False
+    try:
+        futures = [pool.submit(_parse_outcome, str(p), backend) for p, backend in files]
+        deadline = time.monotonic() + TIMEOUT
+        for i, fut in enumerate(futures):
+            p, backend = files[i]
+            try:
+                # each result gets TIMEOUT seconds from the moment the one before it arrived
+                res = fut.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                res = ("hang", f"no answer in {TIMEOUT:g} s")
+                hung = True
+            deadline = time.monotonic() + TIMEOUT
+            out[i] = (p.name, backend, *res)
+            if hung:
+                break
+    finally:
+        if hung:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
     return out
 
 
-def test_mutated_pdfs_end_in_a_letter_or_a_typed_error(mutants):
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures import TimeoutError as FutureTimeout
+# Known bug (extract/plumber.py, owner: extract): when pdfminer fails while listing the
+# pages (a PdfminerException, or a bare TypeError that read_pdf does not catch at all),
+# pages, read_pdf raises CorruptPdf, but its ``finally: pdf.close()`` walks the pages again
+# and the second failure (a TypeError from a page without a MediaBox) replaces the typed error.
+KNOWN = [("plumber", "in close", "pdfplumber/pdf.py")]
 
-    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-    outcomes: dict[str, tuple[str, str]] = {}
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
-    try:
-        futures = {p.name: (pool.submit(_parse_outcome, str(p), backend), backend) for p, _, backend in mutants}
-        for name, (fut, backend) in futures.items():
-            try:
-                outcomes[name] = fut.result(timeout=TIMEOUT)
-            except FutureTimeout:
-                outcomes[name] = ("hang", f"{backend}: no answer in {TIMEOUT:g} s")
-                break  # the pool is stuck; report what we have
-    finally:
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            if outcomes and any(o[0] == "hang" for o in outcomes.values()):
-                proc.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
-    bad = {n: o for n, o in outcomes.items() if o[0] not in ("letter", "typed")}
-    assert not bad, "\n\n".join(f"{n}: {o[0]}\n{o[1]}" for n, o in bad.items())
-    assert len(outcomes) == len(mutants)
-    typed = {o[1] for o in outcomes.values() if o[0] == "typed"}
-    assert typed <= {c.__name__ for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.LetterparseError)}
-    # the mutations are not all harmless: some files must actually be refused
-    assert typed and any(o[0] == "letter" for o in outcomes.values())
+
+def _known_bug(backend: str, detail: str) -> bool:
+    return any(b == backend and a in detail and c in detail for b, a, c in KNOWN)
+
+
+@pytest.mark.parametrize("i", range(MUTANTS))
+def test_mutated_pdf_ends_in_a_letter_or_a_typed_error(outcomes, i):
+    if i not in outcomes:
+        pytest.fail("not parsed: an earlier mutant hung the worker")
+    name, backend, outcome, detail = outcomes[i]
+    if outcome == "other" and _known_bug(backend, detail):
+        pytest.xfail(f"{name}: the known pdfplumber close() bug")
+    assert outcome in ("letter", "typed"), f"{name} ({backend}): {outcome}\n{detail}"
+    if outcome == "typed":
+        typed = {c.__name__ for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.LetterparseError)}
+        assert detail in typed
+
+
+def test_mutations_reach_both_outcomes(outcomes):
+    """The mutants are neither all harmless nor all rejected at the door."""
+    kinds = [o[2] for o in outcomes.values()]
+    assert "letter" in kinds and "typed" in kinds
+    details = {o[3] for o in outcomes.values() if o[2] == "typed"}
+    assert details & {"CorruptPdf", "NoTextLayer"}  # some got past sniffing into a backend

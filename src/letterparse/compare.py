@@ -183,30 +183,32 @@ def trends_png(frames: Mapping[str, pandas.DataFrame], **filters) -> bytes:
     polarities = sorted(t["polarity"].unique()) or ["(none)"]
     ncols = min(2, len(polarities))
     nrows = -(-len(polarities) // ncols)
-    fig, grid = plt.subplots(nrows, ncols, figsize=(5.0 * ncols + 1, 3.6 * nrows), sharey=True, squeeze=False)
-    axes = [list(grid.flat)]
-    for ax in axes[0][len(polarities):]:
+    # every panel shares one x range of whole years, and a theme keeps its colour everywhere
+    fig, grid = plt.subplots(nrows, ncols, figsize=(5.0 * ncols + 1, 3.6 * nrows), sharey=True, sharex=True, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(polarities):]:
         ax.axis("off")
-    for ax, pol in zip(axes[0], polarities):
+    themes = sorted(t["theme"].unique())
+    cmap = plt.get_cmap("tab20")
+    colour = {th: cmap(i % 20) for i, th in enumerate(themes)}
+    years = t["year"].astype(int)
+    lo, hi = (int(years.min()), int(years.max())) if len(years) else (0, 1)
+    for ax, pol in zip(axes, polarities):
         sub = t[t["polarity"] == pol]
         for theme, g in sub.groupby("theme"):
             g = g.sort_values("year")
-            ax.plot(g["year"].astype(int), g["share"], marker="o", label=str(theme))
+            ax.plot(g["year"].astype(int), g["share"], marker="o", ms=4, color=colour[theme], label=str(theme))
         ax.set_title(f"{pol} findings")
-        ax.set_xlabel("year")
+        ax.set_xlabel("year (inspection ended)")
         ax.set_ylabel("share of findings")
         ax.set_ylim(0, 1.05)
+        ax.set_xlim(lo - 0.5, hi + 0.5)
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    for ax in axes[0][1:]:
-        h, lab = ax.get_legend_handles_labels()
-        for hh, ll in zip(h, lab):
-            if ll not in labels:
-                handles.append(hh)
-                labels.append(ll)
-    if labels:
-        fig.legend(handles, labels, title="theme", loc="center left", bbox_to_anchor=(1.0, 0.5))
+        ax.tick_params(labelbottom=True)
+    handles = [plt.Line2D([], [], color=colour[th], marker="o", ms=4, label=th) for th in themes]
+    if handles:
+        fig.legend(handles=handles, title="theme", loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("Theme shares over time by polarity")
     fig.tight_layout()
     return _png(fig)

@@ -14,6 +14,8 @@ from ..model import Line, Page
 from . import check_page_count
 
 _HYPHEN_END = re.compile(r"(?<=[A-Za-z])[-\u00ad]$")
+# pdfminer sets a kerned apostrophe apart as a word of its own: "children ’ s"
+_LOOSE_APOSTROPHE = re.compile(r"(?<=\w) ?([’']) ?(?=(?:s|t|re|ll|ve|d|m)\b)")
 
 
 def _classify(path: str, exc: Exception) -> Exception:
@@ -69,7 +71,7 @@ def _group(words: list[dict], number: int) -> list[Line]:
             rows.append([w])
     out = []
     for row in rows:
-        text = " ".join(w["text"] for w in row).strip()
+        text = _LOOSE_APOSTROPHE.sub(r"\1", " ".join(w["text"] for w in row).strip())
         if not text:
             continue
         hyphen = bool(_HYPHEN_END.search(text))
