@@ -63,7 +63,23 @@ def test_model_card_mismatch_is_a_clear_error(tmp_path):
 
 
 def test_model_card_meets_the_targets():
-    card = json.loads((load_models().directory + "/model_card.json") and open(model_dir() + "/model_card.json").read())
+    card = json.loads(open(model_dir() + "/model_card.json", encoding="utf-8").read())
     cv = card["cross_validation"]
+    assert card["training_data"]["findings"] >= 1500 and card["training_data"]["documents"] >= 150
+    assert cv["themes"]["micro_f1"] >= 0.80 and cv["themes"]["macro_f1"] >= 0.70
     assert cv["themes"]["micro_f1"] > cv["baseline"]["micro_f1"]
     assert cv["polarity_accuracy"] >= 0.9
+
+
+@pytest.mark.corpus
+def test_model_on_held_out_labels_meets_the_targets(corpus):
+    """Findings from 64 documents that no training label came from."""
+    from conftest import ROOT
+    from letterparse.train import evaluate_heldout
+
+    r = evaluate_heldout(corpus, ROOT / "corpora" / "labels" / "heldout")
+    assert r["findings"] >= 300
+    assert r["themes"]["micro_f1"] >= 0.80
+    assert r["themes"]["macro_f1"] >= 0.70
+    assert r["polarity_accuracy"] >= 0.90
+    assert r["themes"]["micro_f1"] > r["baseline"]["micro_f1"] + 0.05

@@ -20,6 +20,7 @@ from .errors import InputNotFound, LetterparseError
 
 SUFFIXES = (".pdf", ".txt")
 CRASH_RETRIES = 2  # a file in flight when this many worker processes died is recorded as "internal"
+FLUSH_SECONDS = 60.0  # a store that buffers (Parquet) is written out at least this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +99,17 @@ def model_version(themes: bool) -> str:
         return "none"
 
 
-def parse_task(path: str, backend: str, themes: bool) -> tuple[str, Any, Any]:
+def parse_task(
+    path: str, backend: str, themes: bool, max_pages: int | None = None, max_bytes: int | None = None
+) -> tuple[str, Any, Any]:
     """Run in a worker: ``("ok", letter dict, pages)`` or ``("error", code, message)``.
 
     Never raises: an unexpected exception is reported as code ``internal``."""
     try:
         from .pipeline import parse
 
-        letter = parse(path, backend=backend, themes=themes)
+        limits = {k: v for k, v in (("max_pages", max_pages), ("max_bytes", max_bytes)) if v is not None}
+        letter = parse(path, backend=backend, themes=themes, **limits)
         return ("ok", letter.to_dict(), letter.source.pages)
     except LetterparseError as exc:
         return ("error", exc.code, exc.message)
@@ -170,12 +174,19 @@ def run_batch(
     scheduler: str | None = None,
     timeout: float = 120.0,
     progress: bool = True,
+    max_pages: int | None = None,
+    max_bytes: int | None = None,
+    flush_every: float = FLUSH_SECONDS,
 ) -> BatchResult:
     """Parse every file under ``inputs`` into the store ``out`` (see :mod:`letterparse.store`).
 
     ``resume`` skips files already in ``letters`` with the same parser and model
     version and retries those in ``errors``.  A file taking longer than ``timeout``
-    seconds is recorded as ``timeout`` and its worker process replaced.
+    seconds is recorded as ``timeout`` and its worker process replaced.  A PDF with
+    more than ``max_pages`` pages or a file larger than ``max_bytes`` bytes is
+    recorded as ``too_large`` (defaults: those of :func:`letterparse.parse`).  A store
+    that buffers rows (Parquet) is flushed every ``flush_every`` seconds, so a killed
+    run loses at most that much work; ``resume`` picks up from there.
 
     >>> run_batch(["../shared/corpus"], "letters.duckdb", workers=4)  # doctest: +SKIP
     """
@@ -187,6 +198,10 @@ def run_batch(
         raise ValueError(f"unknown engine {engine!r}; use local or dask")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    for name, limit in (("max_pages", max_pages), ("max_bytes", max_bytes)):
+        if limit is not None and limit < 1:
+            raise ValueError(f"{name} must be at least 1, not {limit}")
+    task_args = (backend, themes, max_pages, max_bytes)
     t0 = time.monotonic()
     files, duplicates = collect_inputs(inputs)
     mversion = model_version(themes)
@@ -197,9 +212,10 @@ def run_batch(
         done = store.completed(PARSER_VERSION, mversion) if resume else set()
         todo = [_Task(p, s) for p, s in files if s not in done]
         bar = _Progress(len(todo), progress)
+        last_flush = time.monotonic()
 
         def record(task: _Task, outcome: tuple[str, Any, Any]) -> None:
-            nonlocal parsed, failed, pages
+            nonlocal parsed, failed, pages, last_flush
             from .model import Letter
 
             if outcome[0] == "ok":
@@ -214,13 +230,16 @@ def run_batch(
                 failed += 1
                 errors.append((task.path, code, message))
                 bar.advance(error=True)
+            if time.monotonic() - last_flush >= flush_every:
+                store.flush()
+                last_flush = time.monotonic()
 
         try:
             if todo:
                 if engine == "local":
-                    _run_local(todo, record, workers, backend, themes, timeout)
+                    _run_local(todo, record, workers, task_args, timeout)
                 else:
-                    _run_dask(todo, record, workers, backend, themes, timeout, scheduler)
+                    _run_dask(todo, record, workers, task_args, timeout, scheduler)
         finally:
             bar.close()
     return BatchResult(
@@ -267,7 +286,7 @@ def _kill_pool(pool) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_local(todo: list[_Task], record: Record, workers: int, backend: str, themes: bool, timeout: float) -> None:
+def _run_local(todo: list[_Task], record: Record, workers: int, task_args: tuple, timeout: float) -> None:
     """At most ``workers`` files in flight, so a file's clock starts when it is sent.
     On a timeout the whole pool is killed and recreated; the other files in flight
     are sent again."""
@@ -282,7 +301,7 @@ def _run_local(todo: list[_Task], record: Record, workers: int, backend: str, th
             while queue and len(running) < workers:
                 task = queue.popleft()
                 task.started = time.monotonic()
-                running[pool.submit(parse_task, task.path, backend, themes)] = task
+                running[pool.submit(parse_task, task.path, *task_args)] = task
             deadline = min(t.started for t in running.values()) + timeout
             finished, _ = wait(list(running), timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED)
             broken = False
@@ -315,7 +334,7 @@ def _run_local(todo: list[_Task], record: Record, workers: int, backend: str, th
 
 
 def _run_dask(
-    todo: list[_Task], record: Record, workers: int, backend: str, themes: bool, timeout: float, scheduler: str | None
+    todo: list[_Task], record: Record, workers: int, task_args: tuple, timeout: float, scheduler: str | None
 ) -> None:
     """The same loop on a dask.distributed Client; on a timeout the workers are restarted."""
     from dask.distributed import Client, LocalCluster, wait
@@ -334,7 +353,7 @@ def _run_dask(
             while queue and len(running) < slots:
                 task = queue.popleft()
                 task.started = time.monotonic()
-                running[client.submit(parse_task, task.path, backend, themes, pure=False)] = task
+                running[client.submit(parse_task, task.path, *task_args, pure=False)] = task
             deadline = min(t.started for t in running.values()) + timeout
             try:
                 res = wait(list(running), timeout=max(0.01, deadline - time.monotonic()), return_when="FIRST_COMPLETED")

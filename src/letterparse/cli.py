@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import LetterparseError
+from .extract import DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES  # constants only: no PDF library is imported
 
 app = typer.Typer(
     name="letterparse",
@@ -32,6 +33,8 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="PDF backend: pdfium (fast, default) or plumber.")]
+MaxPagesOpt = Annotated[int, typer.Option("--max-pages", min=1, help="Refuse PDFs with more pages than this.")]
+MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this many bytes.")]
 
 
 @app.command()
@@ -41,7 +44,8 @@ def extract(
     themes: Annotated[bool, typer.Option("--themes/--no-themes", help="Classify findings into themes.")] = True,
     explain: Annotated[bool, typer.Option("--explain", help="Add the terms behind each theme and the scores of unassigned themes.")] = False,
     compact: Annotated[bool, typer.Option("--compact", help="One line per document (JSON Lines) even for one file.")] = False,
-    max_pages: Annotated[int, typer.Option(help="Refuse PDFs with more pages than this.")] = 500,
+    max_pages: MaxPagesOpt = DEFAULT_MAX_PAGES,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
 ) -> None:
     """Parse files and print JSON: one object for one file, JSON Lines for several.
 
@@ -54,7 +58,7 @@ def extract(
     one = len(files) == 1 and not compact
     for f in files:
         try:
-            letter = parse(f, backend=backend, themes=themes, max_pages=max_pages)
+            letter = parse(f, backend=backend, themes=themes, max_pages=max_pages, max_bytes=max_bytes)
             if explain:
                 from .classify import explain_letter
 
@@ -131,6 +135,8 @@ def batch(
     engine: Annotated[str, typer.Option(help="local (process pool) or dask.")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a local cluster).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds allowed per file.")] = 120.0,
+    max_pages: MaxPagesOpt = DEFAULT_MAX_PAGES,
+    max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
 ) -> None:
     """Parse many files into a store; bad files go to its errors table and the exit code is 1.
 
@@ -141,7 +147,7 @@ def batch(
     try:
         result = run_batch(
             inputs, out, workers=workers, backend=backend, themes=themes, resume=resume,
-            engine=engine, scheduler=scheduler, timeout=timeout,
+            engine=engine, scheduler=scheduler, timeout=timeout, max_pages=max_pages, max_bytes=max_bytes,
         )
     except (LetterparseError, ValueError) as exc:
         _fail(str(exc))

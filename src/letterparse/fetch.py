@@ -2,12 +2,14 @@
 
 The manifest needs an ``inspection_link`` or ``url`` column; an optional
 ``sha256`` column is checked.  Each document is saved as ``DIR/<name>.pdf``
-(``name`` = the last part of the URL's path), written through a temporary file
-and a rename, so a run can be stopped and started again: a file already there
+(``name`` = the last part of the URL's path, made safe by ``file_name``: it can
+never leave DIR; two URLs with the same last part get distinct names), written
+through a temporary file and a rename, so a run can be stopped and started again: a file already there
 with the right hash (or, without a hash, that is a PDF) is skipped.  Server
 errors (5xx) and connection errors are retried with exponential backoff;
 4xx answers are not.  An HTML page or anything else that is not a PDF is
-refused and recorded, never saved as ``.pdf``.  Uses urllib only.
+refused and recorded, never saved as ``.pdf``.  Only http(s) URLs are fetched
+(never ``file://``).  Uses urllib only.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class FetchRecord:
     url: str
     path: str  # where the file is (or would be)
     status: str  # downloaded | skipped | failed
-    error: str = ""  # http_404, http_500, connection, not_a_pdf, html, sha256_mismatch
+    error: str = ""  # http_404, http_500, connection, not_a_pdf, html, sha256_mismatch, bad_url, too_large
     message: str = ""
 
 
@@ -81,11 +83,27 @@ def read_manifest(path: str | Path) -> list[tuple[str, str | None]]:
     return out
 
 
+MAX_DOWNLOAD = 200 * 1024 * 1024  # bytes; a larger answer is refused, not held in memory
+MAX_NAME = 120  # characters of a file name (file systems allow 255 bytes)
+SCHEMES = ("http://", "https://")
+
+
 def file_name(url: str) -> str:
-    """``https://files.ofsted.gov.uk/v1/file/50276411`` -> ``50276411.pdf``."""
-    last = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "document"
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", last)
-    return stem if stem.lower().endswith(".pdf") else stem + ".pdf"
+    """``https://files.ofsted.gov.uk/v1/file/50276411`` -> ``50276411.pdf``.
+
+    Always one plain name inside the output folder: the last part of the URL's path
+    with every character but letters, digits, ``.``, ``_`` and ``-`` replaced (so no
+    ``/``, ``\\`` or NUL), no leading dot (no ``..``, no hidden files), at most
+    MAX_NAME characters (a long name is cut and given a hash of the URL), ending ``.pdf``."""
+    last = url.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", last).lstrip(".") or "document"
+    if stem.lower().endswith(".pdf"):
+        stem, ext = stem[:-4], stem[-4:]
+    else:
+        ext = ".pdf"
+    if len(stem) + len(ext) > MAX_NAME:
+        stem = stem[: MAX_NAME - len(ext) - 13] + "-" + _sha256(url.encode("utf-8"))[:12]
+    return (stem or "document") + ext
 
 
 def _sha256(data: bytes) -> str:
@@ -109,7 +127,8 @@ def _get(url: str, timeout: float) -> tuple[bytes, str]:
     req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/pdf"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.read(), resp.headers.get("Content-Type", "")
+            data = resp.read(MAX_DOWNLOAD + 1)
+            return data, resp.headers.get("Content-Type", "")
     except urllib.error.HTTPError as exc:
         if exc.code >= 500 or exc.code == 429:
             raise _Retryable(f"http_{exc.code}", f"HTTP {exc.code} {exc.reason}") from exc
@@ -149,8 +168,16 @@ def fetch(
         last_request[0] = time.monotonic()
         return _get(url, timeout)
 
+    used: dict[str, str] = {}  # file name -> the URL it belongs to in this manifest
     for url, sha in items:
-        target = outdir / file_name(url)
+        name = file_name(url)
+        if used.get(name.lower(), url) != url:  # another URL with the same last part
+            name = name[:-4] + "-" + _sha256(url.encode("utf-8"))[:12] + name[-4:]
+        used[name.lower()] = url
+        target = outdir / name
+        if not url.lower().startswith(SCHEMES):
+            records.append(FetchRecord(url, str(target), "failed", "bad_url", "only http:// and https:// URLs are fetched"))
+            continue
         if _present(target, sha):
             records.append(FetchRecord(url, str(target), "skipped"))
             continue
@@ -167,7 +194,9 @@ def fetch(
                 record = FetchRecord(url, str(target), "failed", f"http_{exc.code}", f"HTTP {exc.code} {exc.reason}")
                 break
             kind = sniff(data) if data else "empty"
-            if kind != "pdf":
+            if len(data) > MAX_DOWNLOAD:
+                record = FetchRecord(url, str(target), "failed", "too_large", f"refused: more than {MAX_DOWNLOAD} bytes")
+            elif kind != "pdf":
                 code = "html" if kind == "html" or "html" in ctype.lower() else "not_a_pdf"
                 record = FetchRecord(url, str(target), "failed", code, f"refused: the answer is {kind} ({ctype or 'no type'})")
             elif sha and _sha256(data) != sha:

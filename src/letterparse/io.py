@@ -37,7 +37,8 @@ def validate(d: dict[str, Any]) -> None:
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Write to a temporary file in the same folder, then rename over ``path``:
-    a reader sees the old file or the new one, never half of one."""
+    a reader sees the old file or the new one, never half of one.  The rename
+    replaces ``path`` itself, so a symlink there is replaced, not followed."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
@@ -48,9 +49,24 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)
+        fsync_dir(p.parent)
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Make a rename in ``folder`` durable (best effort: not every platform can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - no directory file descriptors here
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)

@@ -8,8 +8,9 @@ store is chosen by its path:
   last line (a crash mid-write) is cut off when the store is opened again.
 * a folder, or a path ending in ``.parquet`` or with no suffix - a Parquet
   folder with ``letters.parquet``, ``sections.parquet``, ``findings.parquet``
-  and ``errors.parquet``, each written atomically (temporary file + rename)
-  when the store is closed.
+  and ``errors.parquet``, rewritten all four together (temporary files, a
+  commit journal, renames; see ``commit_files``) on ``flush`` and when the store
+  is closed.
 * anything else (``*.duckdb``, the default) - a DuckDB database.
 
 Schema (the same four tables in every format; see docs/store.md)::
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import StoreError
-from .io import dumps, write_atomic
+from .io import dumps, fsync_dir, write_atomic
 from .model import Letter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -199,6 +200,9 @@ class Store:
     def completed(self, parser_version: str, model_version: str) -> set[str]:
         """sha256s already in ``letters`` with these versions (what ``--resume`` skips)."""
         raise NotImplementedError
+
+    def flush(self) -> None:
+        """Make everything written so far durable (DuckDB and JSONL already are)."""
 
     def close(self) -> None:
         pass
@@ -396,13 +400,15 @@ def _read_jsonl(path: Path) -> _State:
     state = _State()
     if not path.exists():
         return state
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.endswith("\n"):
-                break  # a partial last line: ignored
+    # Bytes, not text: a crash can cut the last line inside a multi-byte character,
+    # and that partial line must be skipped, not fail the decoding of the file.
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            if not raw.endswith(b"\n"):
+                break  # a partial last line: ignored (and cut off when opened for writing)
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
+                record = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise StoreError(str(path), f"line {n} is not JSON: {exc}") from exc
             _apply(state, record)
     return state
@@ -412,13 +418,14 @@ def _read_jsonl(path: Path) -> _State:
 
 
 class ParquetStore(Store):
-    """Rows are kept in memory and written (atomically, table by table) on close."""
+    """Rows are kept in memory; ``flush`` and ``close`` write all four files (all or none)."""
 
     kind = "parquet"
 
     def __init__(self, path: Path):
         super().__init__(path)
         path.mkdir(parents=True, exist_ok=True)
+        recover(path)
         frames = _load_parquet(path) if (path / "letters.parquet").exists() else None
         self.state = _State()
         if frames is not None:
@@ -447,6 +454,11 @@ class ParquetStore(Store):
         }
 
     def close(self) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        import io as _io
+
         import pyarrow.parquet as pq
 
         letters, errors = self.state.letters, self.state.errors
@@ -457,12 +469,65 @@ class ParquetStore(Store):
             "findings": [row for s in order for row in letters[s].findings],
             "errors": [errors[k] for k in sorted(errors)],
         }
+        blobs = {}
         for name, rows in tables.items():
-            import io as _io
-
             buf = _io.BytesIO()
             pq.write_table(_arrow(name, rows), buf)
-            write_atomic(self.path / f"{name}.parquet", buf.getvalue())
+            blobs[f"{name}.parquet"] = buf.getvalue()
+        commit_files(self.path, blobs)
+
+
+# The four Parquet files change together or not at all: each is written to a
+# temporary file, then a journal naming them all is written (atomically), then
+# they are renamed into place and the journal removed.  A crash before the journal
+# exists leaves the old files (and stray temporaries, removed on the next open);
+# a crash after it is rolled forward by ``recover`` on the next open.
+JOURNAL = "_commit.json"
+
+
+def commit_files(folder: Path, blobs: dict[str, bytes]) -> None:
+    """Replace the files ``folder/name`` with ``blobs[name]``, all or none."""
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    temps: dict[str, str] = {}
+    try:
+        for name, data in blobs.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            temps[name] = tmp
+            os.chmod(tmp, 0o644)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        journal = {name: os.path.basename(tmp) for name, tmp in temps.items()}
+        write_atomic(folder / JOURNAL, json.dumps(journal, sort_keys=True))
+    except BaseException:
+        for tmp in temps.values():
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        raise
+    recover(folder)
+
+
+def recover(folder: Path, strays: bool = True) -> None:
+    """Finish a commit whose journal was written (roll forward); with ``strays``, also
+    delete the temporaries of a commit that never got that far."""
+    journal_path = folder / JOURNAL
+    if journal_path.exists():
+        journal = json.loads(journal_path.read_text("utf-8"))
+        for name, tmp in journal.items():
+            if (folder / tmp).exists():
+                os.replace(folder / tmp, folder / name)
+        fsync_dir(folder)
+        journal_path.unlink()
+    if strays:
+        for pattern in (".*.parquet.*.tmp", f".{JOURNAL}.*.tmp"):
+            for stray in folder.glob(pattern):
+                stray.unlink(missing_ok=True)
+    fsync_dir(folder)
 
 
 def _records(df: pandas.DataFrame) -> list[dict[str, Any]]:
@@ -525,6 +590,11 @@ def _load_duckdb(path: Path) -> dict[str, pandas.DataFrame]:
 def _load_parquet(path: Path) -> dict[str, pandas.DataFrame]:
     import pyarrow.parquet as pq
 
+    if (path / JOURNAL).exists():  # a writer stopped half-way through renaming: finish its commit
+        try:
+            recover(path, strays=False)
+        except OSError as exc:
+            raise StoreError(str(path), f"an interrupted write needs finishing; open the store for writing: {exc}") from exc
     out = {}
     for t in TABLES:
         f = path / f"{t}.parquet"
