@@ -62,3 +62,22 @@ def test_import_is_light():
     code = "import sys, letterparse; print(sorted(m for m in ('pypdfium2','pdfplumber','spacy','sklearn','duckdb','pandas','matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_readme_library_example_runs(capsys):
+    readme = (ROOT / "README.md").read_text("utf-8")
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(code.replace('"letter.pdf"', repr(str(SAMPLES / "2019_leeds_focused_visit.pdf"))), {})
+    out = capsys.readouterr().out
+    assert "improvements What needs to improve in this area of social work practice? 4" in out
+    assert "Leeds 2019-03-05" in out
+
+
+def test_readme_setup_commands_are_exactly_two_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0].strip() for b in setup.split("```\n")[1::2]]
+    assert len(blocks) == 2
+    ci = (ROOT / ".ci" / "run").read_text("utf-8")
+    assert 'pip install -q -e ".[test]"' in blocks[1] and 'pip install -q -e ".[test]"' in ci
+    assert "pytest -q" in blocks[1] and "pytest -q" in ci
