@@ -111,7 +111,7 @@ def _sha256(data: bytes) -> str:
 
 
 def _present(path: Path, sha: str | None) -> bool:
-    if not path.is_file():
+    if path.is_symlink() or not path.is_file():  # a link may point out of the folder: fetch again, replacing it
         return False
     data = path.read_bytes()
     return _sha256(data) == sha if sha else data[:1024].lstrip().startswith(b"%PDF-")
