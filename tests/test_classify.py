@@ -83,3 +83,27 @@ def test_model_on_held_out_labels_meets_the_targets(corpus):
     assert r["themes"]["macro_f1"] >= 0.70
     assert r["polarity_accuracy"] >= 0.90
     assert r["themes"]["micro_f1"] > r["baseline"]["micro_f1"] + 0.05
+
+
+def test_fast_features_equal_scikit_learn():
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from letterparse.nlp import lemmatise
+
+    m = load_models()
+    texts = [t for t, _ in CASES] + ["", "A 16-year-old's plan, reviewed on 3 March 2021 by the IRO.", "x y z"]
+    lem = lemmatise(texts, m.directory)
+    refs = []
+    for spec, idf in zip(m.features.specs, m.features.idfs):
+        vec = TfidfVectorizer(
+            analyzer=spec["analyzer"], ngram_range=tuple(spec["ngram_range"]), sublinear_tf=spec["sublinear_tf"],
+            lowercase=spec["lowercase"], norm=spec["norm"], vocabulary={t: i for i, t in enumerate(spec["terms"])},
+        )
+        vec.idf_ = idf
+        refs.append(vec.transform(lem))
+    ref = sp.hstack(refs).tocsr()
+    mine = m.features.transform(lem)
+    assert ref.shape == mine.shape
+    assert abs(ref - mine).max() < 1e-12
+    assert mine[: len(CASES)].nnz > 0
