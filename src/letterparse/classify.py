@@ -106,7 +106,6 @@ class _Features:
     def transform(self, texts: list[str]):
         import numpy as np
         import scipy.sparse as sp
-        from sklearn.preprocessing import normalize
 
         parts = []
         for k, spec in enumerate(self.specs):
@@ -123,8 +122,12 @@ class _Features:
             if spec["sublinear_tf"]:
                 np.log(X.data, X.data)
                 X.data += 1
-            X = X @ sp.diags(self.idfs[k])
-            parts.append(normalize(X, norm=spec["norm"]) if spec["norm"] else X)
+            X = (X @ sp.diags(self.idfs[k])).tocsr()
+            if spec["norm"] == "l2":  # as sklearn.preprocessing.normalize, without importing scikit-learn
+                norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+                norms[norms == 0] = 1.0
+                X = (sp.diags(1.0 / norms) @ X).tocsr()
+            parts.append(X)
         return sp.hstack(parts).tocsr()
 
 
@@ -154,6 +157,8 @@ def load_models(directory: str | None = None) -> Models:
         spec = json.loads((d / "vocabulary.json").read_text("utf-8"))
         with np.load(d / "weights.npz", allow_pickle=False) as w:
             arrays = {k: w[k] for k in w.files}
+        if any(v["norm"] not in (None, "l2") for v in spec["features"]):
+            raise ModelError(str(d), "feature norm other than l2 is not supported")
         features = _Features(spec["features"], [arrays[f"features.{v['name']}.idf"] for v in spec["features"]])
         # stored as float32 rows; kept as float64 columns so scoring is one sparse product
         themes = _Head(np.ascontiguousarray(arrays["themes.coef"].T, dtype=np.float64), arrays["themes.intercept"])
