@@ -74,8 +74,9 @@ def describe(lines: tuple[Line, ...]) -> Description:
         start, end = detect_inspection_dates(flat, default_year=letter_date.year)
     if start is None:
         warnings.append("inspection dates not found")
-    inspectors = detect_inspectors(lines, family)
-    grades = detect_grades(_flat([ln for ln in lines if ln.page <= 2]), family, _flat(list(lines)))
+    whole = _flat(list(lines))  # once: the inspector and LSCB patterns read the whole document
+    inspectors = detect_inspectors(lines, family, whole)
+    grades = detect_grades(_flat([ln for ln in lines if ln.page <= 2]), family, whole)
     return Description(family, authority, letter_date, Inspection(start, end, inspectors), grades, tuple(warnings))
 
 
@@ -245,11 +246,11 @@ _VISIT_INSPECTORS = (
 )
 
 
-def detect_inspectors(lines: tuple[Line, ...], family: str) -> tuple[str, ...]:
+def detect_inspectors(lines: tuple[Line, ...], family: str, flat: str | None = None) -> tuple[str, ...]:
     if family == "jtai_letter":
         return ()
-    flat = _flat(list(lines))
-    one = re.sub(r"\s+", " ", flat)
+    flat = _flat(list(lines)) if flat is None else flat
+    one = " ".join(flat.split()) if family in ("focused_visit", "monitoring_visit") else ""
     names: list[str] = []
     if family in ("ilacs_report", "sif_report", "other"):
         m = re.search(r"(?:lead|reporting) inspector(?: on site)?:\s*(.+)", flat, re.I) or re.search(

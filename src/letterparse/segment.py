@@ -289,7 +289,13 @@ def _join_hyphen(left: str, right: str, vocab: set[str]) -> str:
 
 
 def assemble(blocks_: list[Block]) -> tuple[str, list[Written]]:
-    vocab = {w.lower() for b in blocks_ for ln in b.lines for w in _WORD.findall(ln.text)}
+    # the document's own words decide whether a line-end hyphen closes up; only
+    # built when some line ends in one
+    vocab = (
+        {w.lower() for b in blocks_ for ln in b.lines for w in _WORD.findall(ln.text)}
+        if any(ln.hyphen for b in blocks_ for ln in b.lines)
+        else set()
+    )
     parts: list[str] = []
     pos = 0
     written: list[Written] = []
