@@ -32,6 +32,7 @@ def _open(path: str, data: bytes):
 
 
 def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
+    import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
     doc = _open(path, data)
@@ -41,10 +42,16 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
         pages = []
         any_text = False
         for i in range(n):
-            page = doc[i]
+            try:
+                page = doc[i]
+            except pdfium.PdfiumError as exc:  # a damaged page object
+                raise CorruptPdf(path, f"page {i + 1}: {exc}") from exc
             try:
                 width, height = page.get_size()
-                tp = page.get_textpage()
+                try:
+                    tp = page.get_textpage()
+                except pdfium.PdfiumError as exc:
+                    raise CorruptPdf(path, f"page {i + 1}: {exc}") from exc
                 try:
                     lines = _lines(tp, raw, i + 1, height)
                 finally:

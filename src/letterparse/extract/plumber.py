@@ -41,6 +41,8 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
             n = len(pdf.pages)
         except PdfminerException as exc:
             raise _classify(path, exc) from exc
+        except Exception as exc:  # a page object pdfplumber cannot read (no MediaBox, wrong type)
+            raise CorruptPdf(path, f"{type(exc).__name__}: {exc}"[:200]) from exc
         check_page_count(path, n, max_pages)
         pages = []
         any_text = False
@@ -59,7 +61,10 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
             raise NoTextLayer(path, n)
         return tuple(pages)
     finally:
-        pdf.close()
+        try:
+            pdf.close()
+        except Exception:  # noqa: BLE001 - closing a damaged file must not replace the typed error
+            pass
 
 
 def _group(words: list[dict], number: int) -> list[Line]:
