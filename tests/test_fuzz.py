@@ -442,8 +442,6 @@ def test_a_known_grammar_example():
     assert "Page 1 of 2" in as_text(doc, footers=True)
 
 
-@pytest.mark.xfail(strict=True, reason="segment.blocks: a detached bullet glyph right after a numbered item is "
-                   "judged by its text line's x (the hanging indent), so it is taken for a sub-bullet of the item")
 def test_detached_bullet_after_numbered_item_is_its_own_finding():
     item = Block("numbered", ["Managers need training."], "Managers need training.", number=1)
     bullet = Block("bullet", ["Some plans are weak."], "Some plans are weak.", glyph="\u25fc", detached=True)

@@ -143,13 +143,13 @@ def blocks(lines: tuple[Line, ...]) -> list[Block]:
     right = max((ln.bbox[2] for ln in lines if ln.bbox), default=None)
     out: list[Block] = []
     last_number = 0
-    pending_bullet = False  # a bullet glyph on a line of its own
+    pending_bullet: Line | None = None  # a bullet glyph on a line of its own
     for i, ln in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else None
         prev = out[-1] if out else None
         marker, rest, number = _strip_marker(ln)
         if marker == "bullet" and not rest.strip():
-            pending_bullet = True
+            pending_bullet = ln
             continue
         if prev and prev.kind == "heading" and ln.bold and _heading_tail(prev, ln):
             prev.lines.append(ln)
@@ -164,14 +164,16 @@ def blocks(lines: tuple[Line, ...]) -> list[Block]:
             else:
                 out.append(Block("heading", [ln]))
             continue
-        if pending_bullet:
-            marker, rest, pending_bullet = "bullet", ln.text, False
+        glyph = None
+        if pending_bullet is not None:
+            marker, rest, glyph, pending_bullet = "bullet", ln.text, pending_bullet, None
         if marker:
-            x = ln.bbox[0] if ln.bbox else None
+            where = glyph if glyph is not None else ln  # a detached glyph stands where the item starts
+            x = where.bbox[0] if where.bbox else None
             b = Block(marker, [_with_text(ln, rest)], number=number, margin=x)
             if marker == "numbered":
                 last_number = number
-            if marker == "bullet" and prev and prev.kind == "numbered" and _deeper(ln, prev):
+            if marker == "bullet" and prev and prev.kind == "numbered" and _deeper(where, prev):
                 prev.lines.append(ln)  # a sub-bullet of a numbered item is part of it
                 continue
             out.append(b)
