@@ -1,8 +1,10 @@
 """Parse many files into a store: a local process pool or a Dask cluster.
 
-Workers only parse; the parent process is the only writer to the store, one
-transaction per file.  One bad file never stops the run: a typed error, a
-timeout or any unexpected exception becomes a row in the ``errors`` table.
+Workers only parse; a thread of the parent process is the only writer to the
+store, so writing overlaps parsing.  Files that finish together are written in
+one transaction, each file all in or all out.  One bad file never stops the
+run: a typed error, a timeout or any unexpected exception becomes a row in the
+``errors`` table.
 """
 
 from __future__ import annotations
@@ -211,37 +213,16 @@ def run_batch(
     with open_store(out) as store:
         done = store.completed(PARSER_VERSION, mversion) if resume else set()
         todo = [_Task(p, s) for p, s in files if s not in done]
-        bar = _Progress(len(todo), progress)
-        last_flush = time.monotonic()
-
-        def record(task: _Task, outcome: tuple[str, Any, Any]) -> None:
-            nonlocal parsed, failed, pages, last_flush
-            from .model import Letter
-
-            if outcome[0] == "ok":
-                letter = Letter.from_dict(outcome[1])
-                store.put_letter(letter, PARSER_VERSION, mversion)
-                parsed += 1
-                pages += outcome[2]
-                bar.advance(outcome[2])
-            else:
-                _, code, message = outcome
-                store.put_error(task.path, task.sha256, code, message, PARSER_VERSION)
-                failed += 1
-                errors.append((task.path, code, message))
-                bar.advance(error=True)
-            if time.monotonic() - last_flush >= flush_every:
-                store.flush()
-                last_flush = time.monotonic()
-
+        writer = _Writer(store, PARSER_VERSION, mversion, _Progress(len(todo), progress), flush_every)
         try:
             if todo:
                 if engine == "local":
-                    _run_local(todo, record, workers, task_args, timeout)
+                    _run_local(todo, writer.put, workers, task_args, timeout)
                 else:
-                    _run_dask(todo, record, workers, task_args, timeout, scheduler)
+                    _run_dask(todo, writer.put, workers, task_args, timeout, scheduler)
         finally:
-            bar.close()
+            writer.close()  # writes what is queued; re-raises a store error
+    parsed, failed, pages, errors = writer.parsed, writer.failed, writer.pages, writer.errors
     return BatchResult(
         total=len(files),
         parsed=parsed,
@@ -255,6 +236,86 @@ def run_batch(
 
 
 Record = Callable[[_Task, tuple[str, Any, Any]], None]
+
+GROUP = 32  # most files written in one store transaction
+LINGER = 0.25  # seconds the writer waits for more results to write with the first (one transaction costs ~20 ms)
+
+
+class _Writer:
+    """The only writer to the store, on a thread of its own, so the workers go on
+    parsing while results are written.  Results that arrive within LINGER seconds
+    of each other are written in one transaction (each file still all in or all
+    out), in arrival order; a crash loses at most those, and --resume parses them again."""
+
+    def __init__(self, store, parser_version: str, model_version: str, bar: _Progress, flush_every: float):
+        import queue
+        import threading
+
+        self.store, self.pv, self.mv, self.bar, self.flush_every = store, parser_version, model_version, bar, flush_every
+        self.parsed = self.failed = self.pages = 0
+        self.errors: list[tuple[str, str, str]] = []
+        self.error: BaseException | None = None
+        self.last_flush = time.monotonic()
+        self.queue: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="letterparse-store-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, task: _Task, outcome: tuple[str, Any, Any]) -> None:
+        """Called by the scheduling loop for every finished file."""
+        if self.error is not None:
+            raise self.error  # stop scheduling: the store cannot be written
+        self.queue.put((task, outcome))
+
+    def _run(self) -> None:
+        import queue
+
+        done = False
+        while not done:
+            batch = [self.queue.get()]
+            until = time.monotonic() + LINGER
+            while len(batch) < GROUP and batch[-1] is not None:
+                try:
+                    batch.append(self.queue.get(timeout=max(0.0, until - time.monotonic())))
+                except queue.Empty:
+                    break
+            if batch[-1] is None:
+                batch.pop()
+                done = True
+            if batch and self.error is None:
+                try:
+                    self._write(batch)
+                except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                    self.error = exc
+
+    def _write(self, batch: list[tuple[_Task, tuple[str, Any, Any]]]) -> None:
+        from .model import Letter
+
+        letters, errs = [], []
+        for task, outcome in batch:
+            if outcome[0] == "ok":
+                letters.append(Letter.from_dict(outcome[1]))
+            else:
+                errs.append((task.path, task.sha256, outcome[1], outcome[2]))
+        self.store.put_many(letters, errs, self.pv, self.mv)
+        for task, outcome in batch:
+            if outcome[0] == "ok":
+                self.parsed += 1
+                self.pages += outcome[2]
+                self.bar.advance(outcome[2])
+            else:
+                self.failed += 1
+                self.errors.append((task.path, outcome[1], outcome[2]))
+                self.bar.advance(error=True)
+        if time.monotonic() - self.last_flush >= self.flush_every:
+            self.store.flush()
+            self.last_flush = time.monotonic()
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self.bar.close()
+        if self.error is not None:
+            raise self.error
 
 
 def _timeout_outcome(timeout: float) -> tuple[str, str, str]:

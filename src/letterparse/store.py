@@ -201,6 +201,17 @@ class Store:
         """sha256s already in ``letters`` with these versions (what ``--resume`` skips)."""
         raise NotImplementedError
 
+    def put_many(
+        self, letters: list[Letter], errors: list[tuple[str, str | None, str, str]], parser_version: str,
+        model_version: str,
+    ) -> None:
+        """Several files at once: letters, then errors ``(path, sha256, error, message)``.
+        Each file is all in or all out, as with ``put_letter`` and ``put_error``."""
+        for letter in letters:
+            self.put_letter(letter, parser_version, model_version)
+        for path, sha256, error, message in errors:
+            self.put_error(path, sha256, error, message, parser_version)
+
     def flush(self) -> None:
         """Make everything written so far durable (DuckDB and JSONL already are)."""
 
@@ -271,15 +282,17 @@ class DuckdbStore(Store):
         for stmt in _ddl():
             self.con.execute(stmt)
 
-    def _replace(self, sha256: str | None, path: str, inserts: dict[str, list[dict[str, Any]]]) -> None:
+    def _replace(self, shas: list[str], paths: list[str], inserts: dict[str, list[dict[str, Any]]]) -> None:
+        """One transaction: drop every row of these files (by sha256, and errors by path),
+        then insert their new rows."""
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            if sha256 is not None:
+            if shas:
                 for table in TABLES:
-                    con.execute(f"DELETE FROM {table} WHERE sha256 = ?", [sha256])
+                    con.execute(f"DELETE FROM {table} WHERE list_contains(?, sha256)", [shas])
             # An earlier failure of the same path (perhaps other bytes then) is stale too.
-            con.execute("DELETE FROM errors WHERE path = ?", [path])
+            con.execute("DELETE FROM errors WHERE list_contains(?, path)", [paths])
             for table, rows in inserts.items():
                 if rows:
                     con.register("_rows", _arrow(table, rows))
@@ -288,18 +301,27 @@ class DuckdbStore(Store):
             con.execute("COMMIT")
         except Exception as exc:
             con.execute("ROLLBACK")
-            raise StoreError(str(self.path), f"cannot write {path}: {exc}") from exc
+            raise StoreError(str(self.path), f"cannot write {', '.join(paths[:3])}: {exc}") from exc
 
     def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
-        r = letter_rows(letter, parser_version, model_version)
-        self._replace(
-            letter.source.sha256,
-            letter.source.path,
-            {"letters": [r.letter], "sections": r.sections, "findings": r.findings},
-        )
+        self.put_many([letter], [], parser_version, model_version)
 
     def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
-        self._replace(sha256, path, {"errors": [error_row(path, sha256, error, message, parser_version)]})
+        self.put_many([], [(path, sha256, error, message)], parser_version, "")
+
+    def put_many(self, letters, errors, parser_version, model_version) -> None:
+        inserts: dict[str, list[dict[str, Any]]] = {"letters": [], "sections": [], "findings": [], "errors": []}
+        for letter in letters:
+            r = letter_rows(letter, parser_version, model_version)
+            inserts["letters"].append(r.letter)
+            inserts["sections"].extend(r.sections)
+            inserts["findings"].extend(r.findings)
+        for path, sha256, error, message in errors:
+            inserts["errors"].append(error_row(path, sha256, error, message, parser_version))
+        shas = [l.source.sha256 for l in letters] + [e[1] for e in errors if e[1] is not None]
+        paths = [l.source.path for l in letters] + [e[0] for e in errors]
+        if paths:
+            self._replace(shas, paths, inserts)
 
     def completed(self, parser_version: str, model_version: str) -> set[str]:
         rows = self.con.execute(
@@ -327,27 +349,39 @@ class JsonlStore(Store):
         self.state = _read_jsonl(path)
         self.fh = open(path, "ab")
 
-    def _append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, sort_keys=True, default=str) + "\n"
+    def _append(self, *records: dict[str, Any]) -> None:
+        """Whole lines, one write, flushed and fsynced: a crash can only tear the last line."""
+        data = b"".join(
+            (json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n").encode("utf-8") for r in records
+        )
         try:
-            self.fh.write(line.encode("utf-8"))
+            self.fh.write(data)
             self.fh.flush()
             os.fsync(self.fh.fileno())
         except OSError as exc:
             raise StoreError(str(self.path), f"cannot append: {exc}") from exc
-        _apply(self.state, record)
+        for r in records:
+            _apply(self.state, r)
+
+    def put_many(self, letters, errors, parser_version, model_version) -> None:
+        records = [self._letter_record(l, parser_version, model_version) for l in letters]
+        records += [{"type": "error", **error_row(p, s, e, m, parser_version)} for p, s, e, m in errors]
+        if records:
+            self._append(*records)
+
+    @staticmethod
+    def _letter_record(letter: Letter, parser_version: str, model_version: str) -> dict[str, Any]:
+        return {
+            "type": "letter",
+            "sha256": letter.source.sha256,
+            "path": letter.source.path,
+            "parser_version": parser_version,
+            "model_version": model_version,
+            "letter": letter.to_dict(),
+        }
 
     def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
-        self._append(
-            {
-                "type": "letter",
-                "sha256": letter.source.sha256,
-                "path": letter.source.path,
-                "parser_version": parser_version,
-                "model_version": model_version,
-                "letter": letter.to_dict(),
-            }
-        )
+        self._append(self._letter_record(letter, parser_version, model_version))
 
     def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
         self._append({"type": "error", **error_row(path, sha256, error, message, parser_version)})
