@@ -232,6 +232,10 @@ def _listfile(files: list[str]) -> str:
     fd, name = tempfile.mkstemp(prefix="lp-bench-", suffix=".txt")
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(files))
+    if not _LISTS:
+        import atexit
+
+        atexit.register(lambda: [os.unlink(n) for n in _LISTS if os.path.exists(n)])
     _LISTS.append(name)
     return name
 
@@ -455,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         results.append((label, which, m))
         return m
 
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        log(f"warning: load average {load:.1f} before the start; other work skews the timings")
     t_start = time.perf_counter()
     raw_pdfium = measure("raw pypdfium2 `get_text_range`", "sample", lambda: run_raw("pdfium", files))
     raw_plumber = measure("raw pdfplumber `extract_text`", "subsample", lambda: run_raw("plumber", small_files))
@@ -536,7 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     out.append(f"| peak RSS of any worker | {worker_mb:.0f} MB | < {GOALS['worker_mb']:.0f} MB | {ok(worker_mb < GOALS['worker_mb'])} |")
     out.append(f"| `import letterparse` wall | {imp_wall:.3f} s | < {GOALS['import_s']} s | {ok(imp_wall < GOALS['import_s'])} |")
     out.append("")
-    out.append(f"Benchmark run took {bench_seconds:.0f} s.")
+    out.append(f"Benchmark run took {bench_seconds:.0f} s; load average before it {load:.2f}, after it "
+               f"{os.getloadavg()[0]:.2f} (the machine's own noise: the same run varies by 10-40%).")
     missed = ratio_raw < GOALS["ratio_raw"] or min(speedups.values()) < GOALS["speedup"]
     text = "\n".join(out)
     if (missed or a.profile) and not a.no_profile:
@@ -545,8 +553,6 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     dest = a.out if a.out.is_absolute() else ROOT / a.out
     dest.write_text(text + "\n", encoding="utf-8")
-    for name in _LISTS:
-        os.unlink(name)
     return 0
 
 
