@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
@@ -207,8 +207,6 @@ def _heading_tail(prev: Block, line: Line) -> bool:
 
 
 def _with_text(line: Line, text: str) -> Line:
-    from dataclasses import replace
-
     return replace(line, text=text.strip())
 
 
@@ -268,10 +266,6 @@ class Written:
     start: int  # offsets of the block's text (without marker) in the letter text
     end: int
     line_spans: list[tuple[Line, int, int]]
-
-    @property
-    def text(self) -> str:
-        return ""
 
 
 def _join_hyphen(left: str, right: str, vocab: set[str]) -> str:
@@ -333,8 +327,6 @@ def assemble(blocks_: list[Block]) -> tuple[str, list[Written]]:
             pos += len(text)
         written.append(Written(b, start, pos, spans))
     text = "".join(parts)
-    if b_hy := [w for w in written if w.block.lines and w.block.lines[-1].hyphen]:
-        pass  # a block ending in a hyphen keeps it out of the text; nothing to do
     return text, written
 
 

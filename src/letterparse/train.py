@@ -138,12 +138,6 @@ def polarity_classifier():
     return LogisticRegression(C=8.0, class_weight="balanced", max_iter=3000)
 
 
-def theme_model():
-    from sklearn.pipeline import Pipeline
-
-    return Pipeline([("features", _features()), ("clf", theme_classifier())])
-
-
 def _y(examples: list[Example]):
     import numpy as np
 
