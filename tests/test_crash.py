@@ -83,9 +83,28 @@ def assert_complete_and_clean(store: Path, clean) -> None:
         assert not t[table].duplicated(keys).any()
 
 
-def _start(args: list[str]) -> subprocess.Popen:
+@pytest.fixture(scope="module")
+def slow_env(tmp_path_factory) -> dict[str, str]:
+    """An environment whose workers take at least 0.15 s per file (a sitecustomize
+    wraps ``letterparse.pipeline.parse``), so the kill lands half-way however fast
+    the parser gets."""
+    site = tmp_path_factory.mktemp("slow_site")
+    (site / "sitecustomize.py").write_text(
+        "import os, time\n"
+        "if os.environ.get('LETTERPARSE_TEST_SLOW'):\n"
+        "    import letterparse.pipeline as p\n"
+        "    real = p.parse\n"
+        "    def parse(*a, **k):\n"
+        "        time.sleep(0.15)\n"
+        "        return real(*a, **k)\n"
+        "    p.parse = parse\n"
+    )
+    return {**os.environ, "PYTHONPATH": str(site), "LETTERPARSE_TEST_SLOW": "1"}
+
+
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env,
     )
 
 
@@ -128,7 +147,7 @@ def _resume(inputs: Path, out: Path) -> tuple[int, int, int]:
     return int(m[1]), int(m[2]), int(m[3])
 
 
-def test_killed_duckdb_batch_resumes_to_a_complete_store(inputs, clean, tmp_path):
+def test_killed_duckdb_batch_resumes_to_a_complete_store(inputs, clean, slow_env, tmp_path):
     out = tmp_path / "s.duckdb"
     wal = Path(str(out) + ".wal")
     # DuckDB commits each transaction (the files that finished together) to its
@@ -148,7 +167,7 @@ def test_killed_duckdb_batch_resumes_to_a_complete_store(inputs, clean, tmp_path
             return False
         return seen["first"] is not None and size > max(seen["first"], 4096) and now - seen["since"] >= 0.05
 
-    proc = _start(_batch_cli(inputs, out))
+    proc = _start(_batch_cli(inputs, out), slow_env)
     _kill_when(proc, committed)
 
     killed = letterparse.load(out)  # replays the log of committed transactions
@@ -168,9 +187,9 @@ def _complete_lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
-def test_killed_jsonl_batch_resumes_and_repairs_a_torn_line(inputs, clean, tmp_path):
+def test_killed_jsonl_batch_resumes_and_repairs_a_torn_line(inputs, clean, slow_env, tmp_path):
     out = tmp_path / "s.jsonl"
-    proc = _start(_batch_cli(inputs, out))
+    proc = _start(_batch_cli(inputs, out), slow_env)
     _kill_when(proc, lambda: _complete_lines(out) >= 3)
 
     lines = out.read_bytes().splitlines(keepends=True)
@@ -197,7 +216,7 @@ def test_killed_jsonl_batch_resumes_and_repairs_a_torn_line(inputs, clean, tmp_p
     assert_complete_and_clean(out, clean)
 
 
-def test_killed_parquet_batch_keeps_its_last_flush_and_resumes(inputs, clean, tmp_path):
+def test_killed_parquet_batch_keeps_its_last_flush_and_resumes(inputs, clean, slow_env, tmp_path):
     """The Parquet store buffers rows and writes all four files together; flushed
     after every file here, a kill loses nothing that was flushed."""
     out = tmp_path / "s_parquet"
@@ -205,7 +224,7 @@ def test_killed_parquet_batch_keeps_its_last_flush_and_resumes(inputs, clean, tm
         "import sys; from letterparse.batch import run_batch; "
         "run_batch([sys.argv[1]], sys.argv[2], workers=2, themes=False, progress=False, flush_every=0)"
     )
-    proc = _start([sys.executable, "-c", code, str(inputs), str(out)])
+    proc = _start([sys.executable, "-c", code, str(inputs), str(out)], slow_env)
 
     import pyarrow.parquet as pq
 

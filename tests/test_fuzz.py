@@ -402,17 +402,9 @@ def test_text_letters_round_trip_through_parse(doc, footers, tmp_path_factory):
     assert letter.source.pages == printed_lines(doc)[-1].page
 
 
-def _detached_after_numbered(doc: Doc) -> bool:
-    return any(
-        a.marker == "numbered" and b.marker == "bullet" and b.detached
-        for s in doc.sections for a, b in zip(s.blocks, s.blocks[1:])
-    )
-
-
 @FUZZ
 @given(doc=documents())
 def test_pdf_like_lines_round_trip_through_segment(doc):
-    assume(not _detached_after_numbered(doc))  # a known bug: see the xfail test below
     text, sections = segment(as_lines(doc))
     check_round_trip(doc, text, sections)
     for s, want in zip(sections, doc.sections):
@@ -443,6 +435,8 @@ def test_a_known_grammar_example():
 
 
 def test_detached_bullet_after_numbered_item_is_its_own_finding():
+    """Found by the fuzzer: the glyph's x, not its text line's, says whether a bullet
+    is a sub-bullet of the numbered item before it."""
     item = Block("numbered", ["Managers need training."], "Managers need training.", number=1)
     bullet = Block("bullet", ["Some plans are weak."], "Some plans are weak.", glyph="\u25fc", detached=True)
     doc = Doc([], [SectionSpec("Next steps", "next_steps", [item, bullet])])
@@ -559,26 +553,11 @@ def outcomes(tmp_path_factory) -> dict[int, tuple[str, str, str, str]]:
     return out
 
 
-# Known bug (extract/plumber.py, owner: extract): when pdfminer fails while listing the
-# pages (a PdfminerException, or a bare TypeError that read_pdf does not catch at all),
-# pages, read_pdf raises CorruptPdf, but its ``finally: pdf.close()`` walks the pages again
-# and the second failure (a TypeError from a page without a MediaBox) replaces the typed error.
-# Known bug (extract/pdfium.py): only opening the document is guarded; ``doc[i]`` raises
-# PdfiumError("Failed to load page.") for a damaged page object (about 2% of mutants).
-KNOWN = [("plumber", "in close", "pdfplumber/pdf.py"), ("pdfium", "Failed to load page", "PdfiumError")]
-
-
-def _known_bug(backend: str, detail: str) -> bool:
-    return any(b == backend and a in detail and c in detail for b, a, c in KNOWN)
-
-
 @pytest.mark.parametrize("i", range(MUTANTS))
 def test_mutated_pdf_ends_in_a_letter_or_a_typed_error(outcomes, i):
     if i not in outcomes:
         pytest.fail("not parsed: an earlier mutant hung the worker")
     name, backend, outcome, detail = outcomes[i]
-    if outcome == "other" and _known_bug(backend, detail):
-        pytest.xfail(f"{name}: the known pdfplumber close() bug")
     assert outcome in ("letter", "typed"), f"{name} ({backend}): {outcome}\n{detail}"
     if outcome == "typed":
         typed = {c.__name__ for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.LetterparseError)}
@@ -603,14 +582,10 @@ def _unloadable_second_page() -> bytes:
     return data[:i] + b"4 0 obj\n[[" + data[i + 10 :]
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "pdfium",
-        "plumber",
-    ],
-)
+@pytest.mark.parametrize("backend", ["pdfium", "plumber"])
 def test_pdf_with_an_unloadable_page_is_a_typed_error(tmp_path, backend):
+    """Found by the fuzzer: a page object that cannot be loaded (pdfium raised a bare
+    PdfiumError, pdfplumber's close() raised again over the typed error)."""
     from letterparse import LetterparseError, parse
 
     p = tmp_path / "unloadable.pdf"
