@@ -392,7 +392,7 @@ def _short(fn: str) -> str:
 def _classify_parts():
     """A function timing the classifier on a letter's finding texts: the public
     ``classify`` in total, and spaCy's lemmatising (``nlp.lemmatise``) on its own."""
-    from letterparse.classify import classify, load_models
+    from letterparse.themes import classify, load_models
     from letterparse.nlp import lemmatise
 
     directory = load_models().directory

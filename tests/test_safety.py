@@ -212,7 +212,7 @@ class _Payload:
 def _consistent_copy(tmp_path: Path) -> Path:
     """models/ copied, with a card that matches the installed code's format, codebook
     and themes, so the only thing wrong with it is what the test puts in."""
-    from letterparse import classify, train
+    from letterparse import themes as classify, train
 
     src = Path(classify.model_dir())
     if not (src / "weights.npz").exists():
@@ -228,7 +228,7 @@ def _consistent_copy(tmp_path: Path) -> Path:
 def test_pickled_weights_are_refused_not_loaded(tmp_path):
     import numpy as np
 
-    from letterparse.classify import load_models
+    from letterparse.themes import load_models
 
     copy = _consistent_copy(tmp_path)
     marker = tmp_path / "code_ran"
@@ -244,7 +244,7 @@ def test_pickled_weights_are_refused_not_loaded(tmp_path):
         load_models(str(copy))
     assert "pickle" in str(info.value).lower() or "object arrays" in str(info.value).lower()
     assert not marker.exists()
-    from letterparse.classify import classify
+    from letterparse.themes import classify
 
     with pytest.raises(errors.ModelError):  # and through the function that scores texts
         classify(["Supervision is not regular enough."], directory=str(copy))

@@ -18,9 +18,11 @@ from .model import Finding, Letter, Section, Span
 __version__ = "0.1.0"
 PARSER_VERSION = "1"
 
+# The stage modules (``letterparse.extract``, ``letterparse.segment``, ...) are modules,
+# so only names that are not also module names are offered as functions here.
 __all__ = [
     "Finding", "Letter", "LetterparseError", "Section", "Span",
-    "classify", "extract", "load", "parse", "segment", "__version__",
+    "classify", "load", "parse", "__version__",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,16 +34,8 @@ def __getattr__(name: str) -> Any:
         from .pipeline import parse
 
         return parse
-    if name == "extract":
-        from .extract import extract
-
-        return extract
-    if name == "segment":
-        from .segment import segment
-
-        return segment
     if name == "classify":
-        from .classify import classify
+        from .themes import classify
 
         return classify
     if name == "load":

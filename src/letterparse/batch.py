@@ -92,7 +92,7 @@ def model_version(themes: bool) -> str:
     if not themes:
         return "none"
     try:
-        from . import classify
+        from . import themes as classify
 
         if not classify.model_available():
             return "none"

@@ -60,7 +60,7 @@ def extract(
         try:
             letter = parse(f, backend=backend, themes=themes, max_pages=max_pages, max_bytes=max_bytes)
             if explain:
-                from .classify import explain_letter
+                from .themes import explain_letter
 
                 d = explain_letter(letter)
             else:

@@ -3,7 +3,7 @@
 
 ``letterparse train`` builds it with the lookup tables of
 ``spacy-lookups-data`` (a build-time dependency only); afterwards the saved
-pipeline loads without them.  Only this module, ``classify.py`` and
+pipeline loads without them.  Only this module, ``themes.py`` and
 ``train.py`` import spaCy.
 """
 

@@ -41,7 +41,7 @@ def parse(
         warnings=tuple(warnings),
     )
     if themes:
-        from .classify import annotate, model_available
+        from .themes import annotate, model_available
 
         if model_available():
             letter = annotate(letter)

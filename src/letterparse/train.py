@@ -266,7 +266,7 @@ def train(corpus: Path, labels: Path, out: Path, *, backend: str = "pdfium") -> 
     themes = theme_classifier().fit(Xf, _y(examples))
     prose = [i for i, e in enumerate(examples) if _prose(e)]
     polarity = polarity_classifier().fit(Xf[prose], [examples[i].polarity for i in prose])
-    from .classify import MODEL_FORMAT, export_linear
+    from .themes import MODEL_FORMAT, export_linear
 
     export_linear(features, themes, polarity, out)
     card = {
@@ -334,7 +334,7 @@ def evaluate_heldout(corpus: Path, labels: Path, directory: str | None = None) -
     """Score the shipped model on labels never used in training (``corpora/labels/heldout``)."""
     import numpy as np
 
-    from .classify import classify
+    from .themes import classify
 
     rows = read_labels(labels, "*.csv")
     examples, missing = resolve_examples(rows, corpus)
@@ -357,7 +357,7 @@ def evaluate_heldout(corpus: Path, labels: Path, directory: str | None = None) -
 def evaluate_themes_cli(corpus: Path, heldout: Path = Path("corpora/labels/heldout")) -> None:
     import typer
 
-    from .classify import model_dir
+    from .themes import model_dir
 
     card = json.loads((Path(model_dir()) / "model_card.json").read_text("utf-8"))
     cv = card["cross_validation"]

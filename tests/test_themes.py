@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from letterparse.classify import annotate, classify, explain, load_models, model_dir
+from letterparse.themes import annotate, classify, explain, load_models, model_dir
 from letterparse.errors import ModelError
 from letterparse.train import THEMES
 from letterparse import parse
@@ -107,3 +107,12 @@ def test_fast_features_equal_scikit_learn():
     assert ref.shape == mine.shape
     assert abs(ref - mine).max() < 1e-12
     assert mine[: len(CASES)].nnz > 0
+
+
+def test_library_classify_stays_callable_after_parsing():
+    """`letterparse.classify(texts)` is a function even once the pipeline has imported its modules."""
+    import letterparse
+
+    letterparse.parse(SAMPLES / "2019_leeds_focused_visit.pdf")
+    preds = letterparse.classify([CASES[1][0]])
+    assert "recording" in {t.theme for t in preds[0].themes}
