@@ -116,3 +116,30 @@ def test_library_classify_stays_callable_after_parsing():
     letterparse.parse(SAMPLES / "2019_leeds_focused_visit.pdf")
     preds = letterparse.classify([CASES[1][0]])
     assert "recording" in {t.theme for t in preds[0].themes}
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_train_replaces_the_model_folder_whole(corpus, tmp_path):
+    """`letterparse train` on a small label set: the new folder replaces the old one
+    in one step (no stale file survives, no temporary folder is left) and loads."""
+    from conftest import ROOT
+    from typer.testing import CliRunner
+
+    from letterparse.cli import app
+
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    rows = (ROOT / "corpora" / "labels" / "part1.csv").read_text("utf-8").splitlines()[:201]
+    (labels / "part1.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    out = tmp_path / "models"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an older model")
+    result = CliRunner().invoke(app, ["train", "--corpus", str(corpus), "--labels", str(labels), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert not (out / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels", "models"]
+    card = json.loads((out / "model_card.json").read_text("utf-8"))
+    assert card["training_data"]["findings"] == 200
+    m = load_models(str(out))
+    assert len(m.thresholds) == len(THEMES)

@@ -243,7 +243,33 @@ POLARITY_OF_KIND = {"strengths": "strength", "satisfactory": "satisfactory", "im
 
 
 def train(corpus: Path, labels: Path, out: Path, *, backend: str = "pdfium") -> dict[str, Any]:
-    """Fit the models on every label, cross-validate, and write ``out`` (models/)."""
+    """Fit the models on every label, cross-validate, and write ``out`` (models/).
+
+    Everything is written to a temporary folder beside ``out`` that replaces it only
+    when complete, so a crash never leaves a mixture of old and new model files."""
+    import os
+    import shutil
+
+    final = Path(out)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        card = _train_into(corpus, labels, tmp, backend)
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    from .nlp import load_nlp
+
+    load_nlp.cache_clear()
+    return card
+
+
+def _train_into(corpus: Path, labels: Path, out: Path, backend: str) -> dict[str, Any]:
     import numpy as np
     import sklearn
     import spacy
