@@ -143,3 +143,97 @@ def test_train_replaces_the_model_folder_whole(corpus, tmp_path):
     assert card["training_data"]["findings"] == 200
     m = load_models(str(out))
     assert len(m.thresholds) == len(THEMES)
+
+
+def _reference_lemmas(texts, directory):
+    """The slow path the chunk cache replaces: spaCy's tokenizer on each whole text."""
+    from spacy.attrs import IS_ALPHA, LIKE_NUM, LOWER
+
+    from letterparse.nlp import _lemma_table, load_nlp
+
+    nlp, table = load_nlp(directory), _lemma_table(directory)
+    out = []
+    for doc in nlp.tokenizer.pipe(texts):
+        arr = doc.to_array([LOWER, IS_ALPHA, LIKE_NUM]) if len(doc) else []
+        words = [nlp.vocab.strings[int(r[0])] for r in arr if r[1] or r[2]]
+        out.append(" ".join(table.get(w, w).lower() for w in words))
+    return out
+
+
+# Invented text with the tokenizer's hard cases: apostrophes, hyphens, slashes,
+# brackets, numbers, abbreviations, other whitespace and odd punctuation.
+TRICKY = [
+    "Children's plans (CP/CIN) weren't reviewed: 12 of 40 (30%) were late.",
+    "Well-being, co-ordinated early-help; e.g. 16-17-year-olds' 'staying put' offer…",
+    "Managers—and the IRO\u2019s oversight—didn't\tchallenge drift.\nSee para. 3.2, p.14 & Annex A.",
+    "U.S.-style £1,200.50 budgets, 1st/2nd reviews, Mr. Smith's team; ‘quote’ “quote”.",
+    "",
+    "   ",
+]
+
+
+def test_chunk_cache_lemmas_equal_spacy_on_whole_texts(monkeypatch):
+    from letterparse import nlp
+
+    m = load_models()
+    texts = TRICKY + [t for t, _ in CASES]
+    assert nlp.lemmatise(texts, m.directory) == _reference_lemmas(texts, m.directory)
+    # a full cache is emptied and refilled, with the same answers
+    monkeypatch.setattr(nlp, "_CHUNKS", {})
+    monkeypatch.setattr(nlp, "_CHUNKS_MAX", 8)
+    assert nlp.lemmatise(texts[::-1], m.directory) == _reference_lemmas(texts[::-1], m.directory)
+    unseen = "Quarterly zebra-crossing audits weren't done (2019/20)."
+    assert nlp.lemmatise([unseen], m.directory) == _reference_lemmas([unseen], m.directory)
+    assert set(nlp._CHUNKS) == set(unseen.split())
+
+
+@pytest.mark.corpus
+def test_chunk_cache_lemmas_equal_spacy_on_corpus_findings(corpus):
+    from letterparse import nlp
+
+    m = load_models()
+    pdfs = sorted(corpus.rglob("*.pdf"))[::60]
+    texts = [f.text for p in pdfs for s in parse(p, themes=False).sections for f in s.findings]
+    assert len(texts) > 200
+    assert nlp.lemmatise(texts, m.directory) == _reference_lemmas(texts, m.directory)
+
+
+def test_fast_features_grow_and_batch_like_scikit_learn():
+    """Words first seen in later calls (the arrays grow past their first capacity),
+    texts in batches of any size, and n-grams never spanning two texts."""
+    import random
+
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from letterparse.themes import _Features
+
+    m = load_models()
+    rng = random.Random(7)
+    vocab_words = [t for t in m.features.specs[0]["terms"] if " " not in t]
+    made_up = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    texts = [" ".join(rng.choice(vocab_words if rng.random() < 0.7 else made_up) for _ in range(rng.randint(0, 60)))
+             for _ in range(400)]
+    fresh = _Features(m.features.specs, m.features.idfs)
+    parts, i = [], 0
+    while i < len(texts):
+        k = rng.randint(1, 40)
+        parts.append(fresh.transform(texts[i : i + k]))
+        i += k
+    mine = sp.vstack(parts).tocsr()
+    refs = []
+    for spec, idf in zip(m.features.specs, m.features.idfs):
+        vec = TfidfVectorizer(
+            analyzer=spec["analyzer"], ngram_range=tuple(spec["ngram_range"]), sublinear_tf=spec["sublinear_tf"],
+            lowercase=spec["lowercase"], norm=spec["norm"], vocabulary={t: i for i, t in enumerate(spec["terms"])},
+        )
+        vec.idf_ = idf
+        refs.append(vec.transform(texts))
+    ref = sp.hstack(refs).tocsr()
+    assert len(fresh._words) > 1024  # the word arrays grew
+    assert abs(ref - mine).max() < 1e-12
+    # a bigram of the vocabulary split over two texts is not counted in either
+    a, b = next(t.split(" ") for t in m.features.specs[0]["terms"] if t.count(" ") == 1)
+    pair = fresh.transform([f"{a} {b}", f"zzz {a}", f"{b} zzz"])
+    col = m.features.specs[0]["terms"].index(f"{a} {b}")
+    assert pair[0, col] > 0 and pair[1, col] == 0 and pair[2, col] == 0

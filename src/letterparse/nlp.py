@@ -41,25 +41,41 @@ def _lemma_table(model_dir: str) -> dict[str, str]:
     return table
 
 
+_CHUNKS: dict[str, str] = {}  # whitespace-delimited chunk -> its lemmas joined by spaces
+_CHUNKS_MAX = 500_000  # distinct chunks kept per process (a few tens of MB at most)
+
+
 def lemmatise(texts: list[str], model_dir: str) -> list[str]:
     """Lower-cased lookup lemmas of the word and number tokens of each text, joined by spaces.
 
     spaCy's rule-based tokenizer splits the text; the lemma comes from the lookup
     table the lemmatizer was initialised with (the same table its ``lookup`` mode
-    uses), looked up once per distinct lower-cased word.  Token attributes are
-    read as arrays (``Doc.to_array``), which avoids building a Python object per token.
+    uses).  The tokenizer splits each whitespace-delimited chunk on its own
+    (prefixes, suffixes, infixes and special cases never cross whitespace), so a
+    chunk's lemmas are computed once per process and reused; only the chunks not
+    seen before go through spaCy, as one batch.  Token attributes are read as
+    arrays (``Doc.to_array``), which avoids building a Python object per token.
     """
+    chunks = _CHUNKS
+    split = [t.split() for t in texts]
+    new = {c for words in split for c in words if c not in chunks}
+    if new:
+        if len(chunks) + len(new) > _CHUNKS_MAX:
+            chunks.clear()
+            new = {c for words in split for c in words}
+        chunks.update(_lemmatise_chunks(sorted(new), model_dir))
+    return [" ".join(filter(None, map(chunks.__getitem__, words))) for words in split]
+
+
+def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:
     from spacy.attrs import IS_ALPHA, LIKE_NUM, LOWER
 
     nlp = load_nlp(model_dir)
     table = _lemma_table(model_dir)
     strings = nlp.vocab.strings
     memo: dict[int, str] = {}
-    out = []
-    for doc in nlp.tokenizer.pipe(texts, batch_size=1000):
-        if not len(doc):
-            out.append("")
-            continue
+    out: dict[str, str] = {}
+    for chunk, doc in zip(chunks, nlp.tokenizer.pipe(chunks, batch_size=1000)):
         arr = doc.to_array([LOWER, IS_ALPHA, LIKE_NUM])
         ids = arr[(arr[:, 1] | arr[:, 2]).astype(bool), 0].tolist()
         words = []
@@ -69,5 +85,5 @@ def lemmatise(texts: list[str], model_dir: str) -> list[str]:
                 w = strings[i]
                 lemma = memo[i] = table.get(w, w).lower()
             words.append(lemma)
-        out.append(" ".join(words))
+        out[chunk] = " ".join(words)
     return out

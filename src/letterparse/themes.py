@@ -61,74 +61,183 @@ class _Features:
     per-call overhead (one letter's findings at a time is the common case).
 
     Word n-grams follow ``TfidfVectorizer``'s default analyzer (token pattern
-    ``\\b\\w\\w+\\b``, then n-grams joined by spaces).  ``char_wb`` n-grams never
-    cross a word boundary, so each distinct word's n-gram ids are computed once
-    per process and reused.  Sublinear tf, idf and l2 normalisation are applied as
-    scikit-learn does; a test checks the output equals ``TfidfVectorizer.transform``.
+    ``\\b\\w\\w+\\b``, then n-grams joined by spaces); ``char_wb`` n-grams never
+    cross a word boundary.  Neither kind of token crosses whitespace, so every
+    distinct whitespace-delimited word is analysed once per process: its
+    vocabulary ids for ``char_wb`` and its word tokens, interned as integers.
+    A batch of texts then becomes arrays: word n-grams of order 2 and above are
+    looked up by integer key (``searchsorted`` in the sorted keys of the
+    vocabulary's n-grams), and counting, sublinear tf, idf and l2 normalisation
+    run in numpy, as scikit-learn computes them.  A test checks the output equals
+    ``TfidfVectorizer.transform``.
     """
 
     _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
     def __init__(self, specs: list[dict[str, Any]], idfs: list[Any]):
-        self.specs = specs
-        self.idfs = idfs
-        self.vocab = [{t: i for i, t in enumerate(spec["terms"])} for spec in specs]
-        self.names = [f"{spec['name']}:{t}" for spec in specs for t in spec["terms"]]
-        self._memo: list[dict[str, list[int]]] = [{} for _ in specs]
+        import numpy as np
 
-    def _ids(self, k: int, text: str) -> list[int]:
-        spec, vocab = self.specs[k], self.vocab[k]
-        lo, hi = spec["ngram_range"]
-        if spec["lowercase"]:
-            text = text.lower()
-        out: list[int] = []
-        if spec["analyzer"] == "word":
-            toks = self._TOKEN.findall(text)
-            for n in range(lo, hi + 1):
-                grams = toks if n == 1 else [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
-                out.extend(j for j in map(vocab.get, grams) if j is not None)
-            return out
-        memo = self._memo[k]
-        for word in text.split():
-            ids = memo.get(word)
-            if ids is None:
-                w = f" {word} "
+        self.specs = specs
+        self.idfs = [np.asarray(v, dtype=np.float64) for v in idfs]
+        self.sizes = [len(spec["terms"]) for spec in specs]
+        self.offsets = [int(x) for x in np.cumsum([0] + self.sizes[:-1])]
+        self.names = [f"{spec['name']}:{t}" for spec in specs for t in spec["terms"]]
+        self._words: dict[str, int] = {}  # word -> word index
+        # spec -> (pointers, flat ids, words): word i's ids are flat[pointers[i]:pointers[i + 1]]
+        self._arrays: list[Any] = [(np.zeros(1024, dtype=np.int64), np.zeros(8192, dtype=np.int64), 0) for _ in specs]
+        self._tokens: dict[str, int] = {}  # word-analyzer token -> token id (interned)
+        self._unigram: list[int] = []  # token id -> vocabulary id of the unigram, or -1
+        self._unigram_array = np.zeros(0, dtype=np.int64)  # the same as an array, rebuilt when tokens are added
+        self._ngrams: list[dict[int, Any]] = []  # spec -> n -> (sorted keys, vocabulary ids)
+        self._char_vocab: list[dict[str, int]] = []
+        for spec in specs:
+            vocab = {t: i for i, t in enumerate(spec["terms"])}
+            self._char_vocab.append(vocab if spec["analyzer"] != "word" else {})
+            grams: dict[int, Any] = {}
+            if spec["analyzer"] == "word":
+                lo, hi = spec["ngram_range"]
+                if lo == 1:
+                    for term, i in vocab.items():
+                        if " " not in term:
+                            self._intern(term, i)
+                by_n: dict[int, list[tuple[int, int]]] = {}
+                for term, i in vocab.items():
+                    parts = term.split(" ")
+                    if len(parts) > 1:
+                        by_n.setdefault(len(parts), []).append((self._key([self._intern(t) for t in parts]), i))
+                for n, pairs in by_n.items():
+                    pairs.sort()
+                    grams[n] = (np.array([k for k, _ in pairs], dtype=np.int64), np.array([i for _, i in pairs], dtype=np.int64))
+            self._ngrams.append(grams)
+
+    _BITS = 21  # token ids below 2**21, so an n-gram of up to 3 tokens is one int64 key
+
+    def _key(self, ids: list[int]) -> int:
+        k = 0
+        for t in ids:
+            k = (k << self._BITS) | t
+        return k
+
+    def _intern(self, token: str, vocab_id: int = -1) -> int:
+        t = self._tokens.get(token)
+        if t is None:
+            t = self._tokens[token] = len(self._unigram)
+            self._unigram.append(vocab_id)
+        elif vocab_id >= 0:
+            self._unigram[t] = vocab_id
+        return t
+
+    def _add_word(self, word: str) -> None:
+        import numpy as np
+
+        self._words[word] = len(self._words)
+        for k, spec in enumerate(self.specs):
+            w = word.lower() if spec["lowercase"] else word
+            if spec["analyzer"] == "word":
+                ids = [self._intern(t) for t in self._TOKEN.findall(w)]
+            else:
+                lo, hi = spec["ngram_range"]
+                vocab = self._char_vocab[k]
+                w = f" {w} "
                 grams = []
                 for n in range(lo, hi + 1):
                     for i in range(len(w) - n + 1):
                         grams.append(w[i : i + n])
                         if i + n == len(w):
                             break
-                ids = memo[word] = [j for j in map(vocab.get, grams) if j is not None]
-            out.extend(ids)
-        return out
+                ids = [j for j in map(vocab.get, grams) if j is not None]
+            # append to growable arrays (capacity doubles), so a new word costs its own ids only
+            ptr, flat, nwords = self._arrays[k]
+            end = int(ptr[nwords])
+            if nwords + 2 > len(ptr):
+                ptr = np.concatenate([ptr, np.zeros(len(ptr), dtype=np.int64)])
+            if end + len(ids) > len(flat):
+                flat = np.concatenate([flat, np.zeros(max(len(flat), len(ids)), dtype=np.int64)])
+            flat[end : end + len(ids)] = ids
+            ptr[nwords + 1] = end + len(ids)
+            self._arrays[k] = (ptr, flat, nwords + 1)
 
     def transform(self, texts: list[str]):
         import numpy as np
         import scipy.sparse as sp
 
-        parts = []
+        if len(self._tokens) >= 1 << self._BITS:
+            raise ModelError("features", "too many distinct tokens in one process")
+        split = [t.split() for t in texts]
+        words = self._words
+        for ws in split:
+            for w in ws:
+                if w not in words:
+                    self._add_word(w)
+        n = len(texts)
+        counts = np.fromiter(map(len, split), dtype=np.int64, count=n)
+        widx = np.fromiter((words[w] for ws in split for w in ws), dtype=np.int64, count=int(counts.sum()))
+        wdoc = np.repeat(np.arange(n, dtype=np.int64), counts)
+        rows_all, cols_all, vals_all = [], [], []
         for k, spec in enumerate(self.specs):
-            indptr, indices = [0], []
-            for text in texts:
-                ids = self._ids(k, text)
-                indices.extend(ids)
-                indptr.append(len(indices))
-            X = sp.csr_matrix(
-                (np.ones(len(indices)), np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
-                shape=(len(texts), len(self.vocab[k])),
-            )
-            X.sum_duplicates()
+            ptr, flat, _ = self._arrays[k]
+            lengths = ptr[widx + 1] - ptr[widx]
+            # the ids of every word in order: a gather through the words' pointers
+            starts = np.repeat(ptr[widx] - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+            ids = flat[starts + np.arange(int(lengths.sum()), dtype=np.int64)]
+            docs = np.repeat(wdoc, lengths)
+            if spec["analyzer"] == "word":
+                lo, hi = spec["ngram_range"]
+                cols, rows = [], []
+                if lo == 1:
+                    if len(self._unigram_array) != len(self._unigram):
+                        self._unigram_array = np.asarray(self._unigram, dtype=np.int64)
+                    uni = self._unigram_array[ids]
+                    keep = uni >= 0
+                    cols.append(uni[keep])
+                    rows.append(docs[keep])
+                for order, (keys, vids) in self._ngrams[k].items():
+                    if len(ids) < order:
+                        continue
+                    m = len(ids) - order + 1
+                    key = np.zeros(m, dtype=np.int64)
+                    same = np.ones(m, dtype=bool)
+                    for j in range(order):
+                        key = (key << self._BITS) | ids[j : j + m]
+                        same &= docs[j : j + m] == docs[:m]
+                    pos = np.searchsorted(keys, key)
+                    pos[pos == len(keys)] = 0
+                    hit = same & (keys[pos] == key) if len(keys) else np.zeros(m, dtype=bool)
+                    cols.append(vids[pos[hit]])
+                    rows.append(docs[:m][hit])
+                cols_k = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+                rows_k = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+            else:
+                cols_k, rows_k = ids, docs
+            size = self.sizes[k]
+            key, tf = np.unique(rows_k * size + cols_k, return_counts=True)
+            r, c = key // size, key % size
+            v = tf.astype(np.float64)
             if spec["sublinear_tf"]:
-                np.log(X.data, X.data)
-                X.data += 1
-            X = (X @ sp.diags(self.idfs[k])).tocsr()
+                v = np.log(v) + 1.0
+            v *= self.idfs[k][c]
             if spec["norm"] == "l2":  # as sklearn.preprocessing.normalize, without importing scikit-learn
-                norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+                norms = np.sqrt(np.bincount(r, weights=v * v, minlength=n))
                 norms[norms == 0] = 1.0
-                X = (sp.diags(1.0 / norms) @ X).tocsr()
-            parts.append(X)
-        return sp.hstack(parts).tocsr()
+                v /= norms[r]
+            rows_all.append(r)
+            cols_all.append(c + self.offsets[k])
+            vals_all.append(v)
+        # Each spec's entries are sorted by (row, column) and the specs' columns follow
+        # each other, so a row of the result is spec 0's entries of that row, then spec 1's...
+        per_row = [np.bincount(r, minlength=n) for r in rows_all]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.sum(per_row, axis=0), out=indptr[1:])
+        total = int(indptr[-1])
+        data, indices = np.empty(total, dtype=np.float64), np.empty(total, dtype=np.int64)
+        before = indptr[:-1].copy()
+        for r, c, v, cnt in zip(rows_all, cols_all, vals_all, per_row):
+            first = np.zeros(n, dtype=np.int64)
+            np.cumsum(cnt[:-1], out=first[1:])
+            dest = before[r] + np.arange(len(r), dtype=np.int64) - first[r]
+            data[dest], indices[dest] = v, c
+            before += cnt
+        return sp.csr_matrix((data, indices, indptr), shape=(n, sum(self.sizes)))
 
 
 @dataclass(frozen=True)

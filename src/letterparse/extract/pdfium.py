@@ -11,6 +11,7 @@ hyphen belongs to the word.
 from __future__ import annotations
 
 import ctypes
+import re
 
 from ..errors import CorruptPdf, EncryptedPdf, NoTextLayer
 from ..model import Line, Page
@@ -67,6 +68,11 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
         doc.close()
 
 
+# One line: its text (group 1, possibly empty) and what ended it (group 2): CRLF,
+# a lone LF/CR, PDFium's U+FFFE line-end hyphen, or the end of the page.
+_LINE = re.compile(r"([^\r\n\ufffe]*)(\r\n|[\r\n\ufffe]|\Z)")
+
+
 def _lines(tp, raw, number: int, height: float) -> list[Line]:
     count = tp.count_chars()
     if count <= 0:
@@ -74,54 +80,39 @@ def _lines(tp, raw, number: int, height: float) -> list[Line]:
     text = tp.get_text_range(0, count)
     handle = tp.raw
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
-    refs = (ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top))
+    pl, pr, pb, pt = (ctypes.byref(v) for v in (left, right, bottom, top))
     ox, oy = ctypes.c_double(), ctypes.c_double()
-
-    def box(idx: int) -> tuple[float, float, float, float]:
-        raw.FPDFText_GetCharBox(handle, idx, *refs)
-        return left.value, right.value, bottom.value, top.value
-
+    pox, poy = ctypes.byref(ox), ctypes.byref(oy)
+    char_box, font_size, font_weight, origin = (
+        raw.FPDFText_GetCharBox, raw.FPDFText_GetFontSize, raw.FPDFText_GetFontWeight, raw.FPDFText_GetCharOrigin,
+    )
     out: list[Line] = []
     n = len(text)
-    start = 0
-    while start < n:
-        # a line ends at CRLF, at a lone LF/CR, or right after a U+FFFE soft hyphen
-        end = start
-        while end < n and text[end] not in "\r\n\ufffe":
-            end += 1
-        hyphen = end < n and text[end] == "\ufffe"
-        nxt = end + 1
-        if not hyphen and text[end : end + 2] == "\r\n":
-            nxt = end + 2
-        seg = text[start:end]
-        a = start
-        b = end
-        while a < b and text[a] in _SPACES:
-            a += 1
-        while b > a and text[b - 1] in _SPACES:
-            b -= 1
-        if b > a:
-            l0, r0, b0, t0 = box(a)
-            l1, r1, b1, t1 = box(b - 1)
-            k = _first_letter(text, a, b)
-            size = raw.FPDFText_GetFontSize(handle, k)
-            weight = raw.FPDFText_GetFontWeight(handle, k)
-            # Glyph boxes are tight and jitter with ascenders; the baseline of
-            # the first letter is exact, so the line's box hangs from it.
-            raw.FPDFText_GetCharOrigin(handle, k, ctypes.byref(ox), ctypes.byref(oy))
-            base = height - oy.value
-            bbox = (round(l0, 2), round(base - 0.8 * size, 2), round(max(r1, l0), 2), round(base + 0.2 * size, 2))
-            out.append(
-                Line(
-                    number,
-                    seg.strip(_SPACES).replace("\x02", "-"),
-                    bbox,
-                    round(size, 2),
-                    weight >= 600,
-                    hyphen=hyphen,
-                )
-            )
-        start = nxt
+    for m in _LINE.finditer(text):
+        a, b = m.span(1)
+        if a == b:
+            if b >= n:
+                break
+            continue
+        seg = m.group(1)
+        stripped = seg.strip(_SPACES)
+        if not stripped:
+            continue
+        a += len(seg) - len(seg.lstrip(_SPACES))
+        b -= len(seg) - len(seg.rstrip(_SPACES))
+        char_box(handle, a, pl, pr, pb, pt)
+        l0 = left.value
+        char_box(handle, b - 1, pl, pr, pb, pt)
+        r1 = right.value
+        k = a if text[a].isalnum() else _first_letter(text, a, b)
+        size = font_size(handle, k)
+        weight = font_weight(handle, k)
+        # Glyph boxes are tight and jitter with ascenders; the baseline of
+        # the first letter is exact, so the line's box hangs from it.
+        origin(handle, k, pox, poy)
+        base = height - oy.value
+        bbox = (round(l0, 2), round(base - 0.8 * size, 2), round(max(r1, l0), 2), round(base + 0.2 * size, 2))
+        out.append(Line(number, stripped.replace("\x02", "-"), bbox, round(size, 2), weight >= 600, hyphen=m.group(2) == "\ufffe"))
     return out
 
 
