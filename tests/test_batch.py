@@ -139,3 +139,46 @@ def test_dask_engine_matches_local(inputs, tmp_path):
     cols = ["sha256", "finding_id", "polarity", "text", "page", "start", "end"]
     assert a["findings"][cols].equals(b["findings"][cols])
     assert a["errors"][["path", "error"]].equals(b["errors"][["path", "error"]])
+
+
+def test_queued_files_are_timed_from_their_own_start(inputs, tmp_path):
+    """One worker, a file queued behind a slow one: the slow one times out, the
+    queued ones (which waited longer than the limit) are parsed, not timed out."""
+    big = tmp_path / "slow.txt"
+    item = "\n".join(f"- The quality of practice number {i} is not good enough here." for i in range(20000))
+    big.write_text(("Areas for improvement\n\n" + item + "\n\n") * 6)
+    out = tmp_path / "q.duckdb"
+    firsts = [big, inputs / "sub" / Path(PICK[0]).name, inputs / Path(PICK[1]).name]
+    r = run_batch(firsts, out, workers=1, themes=False, progress=False, timeout=2.0)
+    t = letterparse.load(out)
+    assert dict(zip(t["errors"].path.map(lambda p: Path(p).name), t["errors"].error)) == {"slow.txt": "timeout"}
+    assert sorted(t["letters"].authority) == ["Newham", "Northumberland"]
+    assert (r.parsed, r.failed) == (2, 1)
+
+
+def test_workers_that_die_at_start_stop_the_batch_with_a_clear_error(inputs, tmp_path):
+    """Not a bad file but a broken start-up: a typed error and exit 1 after a few
+    fresh pools, never a traceback or an endless loop."""
+    import os
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os\n"
+        "if os.environ.get('LETTERPARSE_TEST_DEAD_WORKERS'):\n"
+        "    import letterparse.batch as b\n"
+        "    def _die(*a):\n"
+        "        os._exit(3)\n"
+        "    b._init_worker = _die\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site), "LETTERPARSE_TEST_DEAD_WORKERS": "1"}
+    out = tmp_path / "d.duckdb"
+    res = subprocess.run(
+        [sys.executable, "-m", "letterparse", "batch", str(inputs / "sub"), "--out", str(out), "--workers", "2", "--no-themes"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 1
+    assert "worker processes died 3 times before parsing a file" in res.stderr
+    assert "Traceback" not in res.stderr

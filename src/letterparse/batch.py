@@ -53,7 +53,8 @@ class _Task:
     path: str
     sha256: str
     crashes: int = 0
-    started: float = field(default=0.0)
+    started: float = field(default=0.0)  # sent (dask: the time limit counts from here)
+    slot: int = -1  # while in flight in a local pool: its place in the shared start-time array
 
 
 def _sha256_file(path: Path) -> str:
@@ -101,26 +102,54 @@ def model_version(themes: bool) -> str:
         return "none"
 
 
-def parse_task(
-    path: str, backend: str, themes: bool, max_pages: int | None = None, max_bytes: int | None = None
-) -> tuple[str, Any, Any]:
-    """Run in a worker: ``("ok", letter dict, pages)`` or ``("error", code, message)``.
+def _noop() -> None:
+    return None
 
+
+_STARTED: Any = None  # in a pool worker: shared array of the monotonic time each task started
+
+
+def _init_worker(started: Any, themes: bool) -> None:
+    """Pool initializer: keep the shared start-time array, and load what every file
+    needs (imports, the theme model) now, while the parent is still hashing inputs
+    and opening the store, instead of inside the first file's time limit."""
+    global _STARTED
+    _STARTED = started
+    try:
+        from . import pipeline  # noqa: F401 - imports the stages and the PDF backend
+
+        if themes:
+            from . import themes as classify
+
+            if classify.model_available():
+                classify.warm_up()
+    except Exception:  # noqa: BLE001 - a broken model is reported by every file's parse
+        pass
+
+
+def parse_task(
+    path: str, backend: str, themes: bool, max_pages: int | None = None, max_bytes: int | None = None,
+    versions: tuple[str, str] = ("", "none"), slot: int = -1,
+) -> tuple[str, Any, Any]:
+    """Run in a worker: ``("ok", store rows, pages)`` or ``("error", code, message)``.
+
+    The worker builds the store rows (:func:`letterparse.store.letter_rows`, with the
+    parser and model ``versions``), so the parent process only writes them.  ``slot``
+    is where the task notes its start time for the parent's per-file time limit.
     Never raises: an unexpected exception is reported as code ``internal``."""
+    if slot >= 0 and _STARTED is not None:
+        _STARTED[slot] = time.monotonic()
     try:
         from .pipeline import parse
+        from .store import letter_rows
 
         limits = {k: v for k, v in (("max_pages", max_pages), ("max_bytes", max_bytes)) if v is not None}
         letter = parse(path, backend=backend, themes=themes, **limits)
-        return ("ok", letter.to_dict(), letter.source.pages)
+        return ("ok", letter_rows(letter, *versions), letter.source.pages)
     except LetterparseError as exc:
         return ("error", exc.code, exc.message)
     except Exception as exc:  # noqa: BLE001 - any bug in one file must not stop the batch
         return ("error", "internal", f"{type(exc).__name__}: {exc}")
-
-
-def _noop() -> None:
-    return None
 
 
 # --- progress -------------------------------------------------------------------
@@ -203,25 +232,34 @@ def run_batch(
     for name, limit in (("max_pages", max_pages), ("max_bytes", max_bytes)):
         if limit is not None and limit < 1:
             raise ValueError(f"{name} must be at least 1, not {limit}")
-    task_args = (backend, themes, max_pages, max_bytes)
     t0 = time.monotonic()
-    files, duplicates = collect_inputs(inputs)
     mversion = model_version(themes)
+    task_args = (backend, themes, max_pages, max_bytes, (PARSER_VERSION, mversion))
     workers = max(1, workers or os.cpu_count() or 1)
-    parsed = failed = pages = 0
-    errors: list[tuple[str, str, str]] = []
-    with open_store(out) as store:
-        done = store.completed(PARSER_VERSION, mversion) if resume else set()
-        todo = [_Task(p, s) for p, s in files if s not in done]
-        writer = _Writer(store, PARSER_VERSION, mversion, _Progress(len(todo), progress), flush_every)
-        try:
-            if todo:
-                if engine == "local":
-                    _run_local(todo, writer.put, workers, task_args, timeout)
-                else:
-                    _run_dask(todo, writer.put, workers, task_args, timeout, scheduler)
-        finally:
-            writer.close()  # writes what is queued; re-raises a store error
+    # The workers start (and load the model) while this process hashes the inputs.
+    pool = _LocalPool(workers, themes) if engine == "local" else None
+    try:
+        files, duplicates = collect_inputs(inputs)
+    except BaseException:
+        if pool is not None:
+            pool.close(kill=True)
+        raise
+    try:
+        with open_store(out) as store:
+            done = store.completed(PARSER_VERSION, mversion) if resume else set()
+            todo = [_Task(p, s) for p, s in files if s not in done]
+            writer = _Writer(store, PARSER_VERSION, mversion, _Progress(len(todo), progress), flush_every)
+            try:
+                if todo:
+                    if pool is not None:
+                        _run_local(todo, writer.put, pool, task_args, timeout)
+                    else:
+                        _run_dask(todo, writer.put, workers, task_args, timeout, scheduler)
+            finally:
+                writer.close()  # writes what is queued; re-raises a store error
+    finally:
+        if pool is not None:
+            pool.close()
     parsed, failed, pages, errors = writer.parsed, writer.failed, writer.pages, writer.errors
     return BatchResult(
         total=len(files),
@@ -288,15 +326,13 @@ class _Writer:
                     self.error = exc
 
     def _write(self, batch: list[tuple[_Task, tuple[str, Any, Any]]]) -> None:
-        from .model import Letter
-
-        letters, errs = [], []
+        rows, errs = [], []
         for task, outcome in batch:
             if outcome[0] == "ok":
-                letters.append(Letter.from_dict(outcome[1]))
+                rows.append(outcome[1])
             else:
                 errs.append((task.path, task.sha256, outcome[1], outcome[2]))
-        self.store.put_many(letters, errs, self.pv, self.mv)
+        self.store.put_rows(rows, errs, self.pv, self.mv)
         for task, outcome in batch:
             if outcome[0] == "ok":
                 self.parsed += 1
@@ -326,53 +362,125 @@ def _crash_outcome() -> tuple[str, str, str]:
     return ("error", "internal", "the worker process died while parsing this file")
 
 
-def _new_pool(workers: int):
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+class _LocalPool:
+    """A process pool whose workers note when each task starts (in a shared array),
+    so the parent can keep a second file queued for every worker (no worker waits
+    for the parent between files) and still time each file from its own start.
+    A task in flight holds one of the array's ``2 * workers`` slots."""
 
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
-    # Start the workers before the clock runs for the first files.
-    for f in [pool.submit(_noop) for _ in range(workers)]:
-        f.result()
-    return pool
+    def __init__(self, workers: int, themes: bool):
+        import multiprocessing as mp
+
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        self.ctx = mp.get_context(method)
+        self.workers, self.themes = workers, themes
+        self.limit = 2 * workers
+        self.started = self.ctx.RawArray("d", self.limit)
+        self.free = list(range(self.limit))
+        self.failures = 0  # restarts in a row with no file started
+        self.pool = self._start()
+
+    def _start(self):
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=self.ctx, initializer=_init_worker, initargs=(self.started, self.themes)
+        )
+        for _ in range(self.workers):  # each submit starts one more worker process, now
+            pool.submit(_noop)
+        return pool
+
+    def started_at(self, task: _Task) -> float | None:
+        return self.started_at_slot(task.slot)
+
+    def started_at_slot(self, slot: int) -> float | None:
+        t = self.started[slot]
+        return t if t > 0 else None
+
+    def submit(self, task: _Task, task_args: tuple):
+        task.slot = self.free.pop()
+        self.started[task.slot] = 0.0
+        task.started = time.monotonic()
+        return self.pool.submit(parse_task, task.path, *task_args, slot=task.slot)
+
+    def release(self, task: _Task) -> None:
+        self.free.append(task.slot)
+
+    def restart(self) -> None:
+        self.close(kill=True)
+        self.free = list(range(self.limit))
+        for i in range(self.limit):
+            self.started[i] = 0.0
+        self.pool = self._start()
+
+    def close(self, kill: bool = False) -> None:
+        if kill:
+            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+                try:
+                    proc.kill()
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _kill_pool(pool) -> None:
-    for proc in list(getattr(pool, "_processes", {}).values()):
-        try:
-            proc.kill()
-        except Exception:  # noqa: BLE001 - already gone
-            pass
-    pool.shutdown(wait=True, cancel_futures=True)
+POLL = 1.0  # seconds between looks at the start times of queued files
+START_FAILURES = 3  # fresh pools in a row whose workers died before starting any file
 
 
-def _run_local(todo: list[_Task], record: Record, workers: int, task_args: tuple, timeout: float) -> None:
-    """At most ``workers`` files in flight, so a file's clock starts when it is sent.
-    On a timeout the whole pool is killed and recreated; the other files in flight
-    are sent again."""
+def _restart(pool: _LocalPool, queue: deque) -> None:
+    """A fresh pool.  Workers that keep dying before they start a file (an import
+    or start-up failure, not a bad file) stop the run with a typed error."""
+    from .errors import WorkerError
+
+    pool.failures = 0 if any(pool.started_at_slot(i) for i in range(pool.limit)) else pool.failures + 1
+    if pool.failures >= START_FAILURES:
+        pool.close(kill=True)
+        raise WorkerError(f"worker processes died {pool.failures} times before parsing a file; {len(queue)} files not parsed")
+    pool.restart()
+
+
+
+
+def _run_local(todo: list[_Task], record: Record, pool: _LocalPool, task_args: tuple, timeout: float) -> None:
+    """At most two files in flight per worker: one parsing, one queued behind it.
+    A file's time limit counts from when its worker started it.  On a timeout the
+    whole pool is killed and recreated; the other files in flight are sent again
+    (a crash counts only against the files that had started)."""
     from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
     queue = deque(todo)
-    pool = _new_pool(workers)
     running: dict[Any, _Task] = {}
     try:
         while queue or running:
-            while queue and len(running) < workers:
-                task = queue.popleft()
-                task.started = time.monotonic()
-                running[pool.submit(parse_task, task.path, *task_args)] = task
-            deadline = min(t.started for t in running.values()) + timeout
-            finished, _ = wait(list(running), timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED)
             broken = False
+            while queue and len(running) < pool.limit:
+                task = queue.popleft()
+                try:
+                    running[pool.submit(task, task_args)] = task
+                except BrokenProcessPool:  # a worker died while nothing was being collected
+                    pool.release(task)
+                    queue.appendleft(task)
+                    broken = True
+                    break
+            if broken and not running:
+                _restart(pool, queue)
+                continue
+            now = time.monotonic()
+            starts = [s for s in map(pool.started_at, running.values()) if s is not None]
+            # a queued file is looked at again soon, to see when its clock starts
+            wait_for = min([POLL, timeout] if len(starts) < len(running) else [POLL])
+            wait_for = min([wait_for] + [s + timeout - now for s in starts])
+            finished, _ = wait(list(running), timeout=max(0.0, wait_for), return_when=FIRST_COMPLETED)
             for fut in finished:
                 task = running.pop(fut)
+                pool.release(task)
                 try:
                     outcome = fut.result()
                 except BrokenProcessPool:
                     broken = True
-                    task.crashes += 1
+                    if pool.started_at(task) is not None:
+                        task.crashes += 1
                     if task.crashes >= CRASH_RETRIES:
                         record(task, _crash_outcome())
                     else:
@@ -380,18 +488,18 @@ def _run_local(todo: list[_Task], record: Record, workers: int, task_args: tuple
                     continue
                 record(task, outcome)
             now = time.monotonic()
-            late = [f for f, t in running.items() if now - t.started >= timeout]
+            late = [f for f, t in running.items() if (s := pool.started_at(t)) is not None and now - s >= timeout]
             if late or broken:
                 for fut in late:
                     record(running.pop(fut), _timeout_outcome(timeout))
-                # The rest in flight go again on a fresh pool.
-                for task in running.values():
+                # The rest in flight go again on a fresh pool, in their order.
+                for task in reversed(list(running.values())):
                     queue.appendleft(task)
                 running.clear()
-                _kill_pool(pool)
-                pool = _new_pool(workers)
-    finally:
-        _kill_pool(pool) if running else pool.shutdown(wait=True)
+                _restart(pool, queue)
+    except BaseException:
+        pool.close(kill=True)
+        raise
 
 
 def _run_dask(

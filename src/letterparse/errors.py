@@ -102,3 +102,13 @@ class ModelError(LetterparseError):
 
 class StoreError(LetterparseError):
     code = "store_error"
+
+
+class WorkerError(LetterparseError):
+    """A batch's worker processes keep dying before they parse any file (a broken
+    installation or start-up, not a bad input file)."""
+
+    code = "worker_error"
+
+    def __init__(self, message: str):
+        super().__init__("batch", message)

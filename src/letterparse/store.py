@@ -191,26 +191,31 @@ class Store:
     def __init__(self, path: Path):
         self.path = path
 
-    def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
-        raise NotImplementedError
-
-    def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
-        raise NotImplementedError
-
-    def completed(self, parser_version: str, model_version: str) -> set[str]:
-        """sha256s already in ``letters`` with these versions (what ``--resume`` skips)."""
+    def put_rows(
+        self, rows: list[LetterRows], errors: list[tuple[str, str | None, str, str]], parser_version: str,
+        model_version: str,
+    ) -> None:
+        """Several files at once: letters as their rows (:func:`letter_rows`), then errors
+        ``(path, sha256, error, message)``.  Each file is all in or all out.  A batch's
+        workers build the rows, so the one writing process only writes them."""
         raise NotImplementedError
 
     def put_many(
         self, letters: list[Letter], errors: list[tuple[str, str | None, str, str]], parser_version: str,
         model_version: str,
     ) -> None:
-        """Several files at once: letters, then errors ``(path, sha256, error, message)``.
-        Each file is all in or all out, as with ``put_letter`` and ``put_error``."""
-        for letter in letters:
-            self.put_letter(letter, parser_version, model_version)
-        for path, sha256, error, message in errors:
-            self.put_error(path, sha256, error, message, parser_version)
+        """As :meth:`put_rows`, from :class:`Letter` records."""
+        self.put_rows([letter_rows(l, parser_version, model_version) for l in letters], errors, parser_version, model_version)
+
+    def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
+        self.put_many([letter], [], parser_version, model_version)
+
+    def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
+        self.put_rows([], [(path, sha256, error, message)], parser_version, "")
+
+    def completed(self, parser_version: str, model_version: str) -> set[str]:
+        """sha256s already in ``letters`` with these versions (what ``--resume`` skips)."""
+        raise NotImplementedError
 
     def flush(self) -> None:
         """Make everything written so far durable (DuckDB and JSONL already are)."""
@@ -281,18 +286,26 @@ class DuckdbStore(Store):
         self.con = duckdb.connect(str(path))
         for stmt in _ddl():
             self.con.execute(stmt)
+        # What the store already holds, so a write deletes old rows only when there are
+        # some (a scan of every table per transaction would make a long batch quadratic).
+        # Entries may outlive their rows (a replaced error); that only costs a DELETE.
+        self.shas = {r[0] for r in self.con.execute("SELECT sha256 FROM letters UNION SELECT sha256 FROM errors").fetchall()}
+        self.error_paths = {r[0] for r in self.con.execute("SELECT path FROM errors").fetchall()}
 
     def _replace(self, shas: list[str], paths: list[str], inserts: dict[str, list[dict[str, Any]]]) -> None:
         """One transaction: drop every row of these files (by sha256, and errors by path),
         then insert their new rows."""
         con = self.con
+        old_shas = [s for s in shas if s in self.shas]
+        old_paths = [p for p in paths if p in self.error_paths]
         con.execute("BEGIN TRANSACTION")
         try:
-            if shas:
+            if old_shas:
                 for table in TABLES:
-                    con.execute(f"DELETE FROM {table} WHERE list_contains(?, sha256)", [shas])
-            # An earlier failure of the same path (perhaps other bytes then) is stale too.
-            con.execute("DELETE FROM errors WHERE list_contains(?, path)", [paths])
+                    con.execute(f"DELETE FROM {table} WHERE list_contains(?, sha256)", [old_shas])
+            if old_paths:
+                # An earlier failure of the same path (perhaps other bytes then) is stale too.
+                con.execute("DELETE FROM errors WHERE list_contains(?, path)", [old_paths])
             for table, rows in inserts.items():
                 if rows:
                     con.register("_rows", _arrow(table, rows))
@@ -302,24 +315,19 @@ class DuckdbStore(Store):
         except Exception as exc:
             con.execute("ROLLBACK")
             raise StoreError(str(self.path), f"cannot write {', '.join(paths[:3])}: {exc}") from exc
+        self.shas.update(shas)
+        self.error_paths.update(r["path"] for r in inserts["errors"])
 
-    def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
-        self.put_many([letter], [], parser_version, model_version)
-
-    def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
-        self.put_many([], [(path, sha256, error, message)], parser_version, "")
-
-    def put_many(self, letters, errors, parser_version, model_version) -> None:
+    def put_rows(self, rows, errors, parser_version, model_version) -> None:
         inserts: dict[str, list[dict[str, Any]]] = {"letters": [], "sections": [], "findings": [], "errors": []}
-        for letter in letters:
-            r = letter_rows(letter, parser_version, model_version)
+        for r in rows:
             inserts["letters"].append(r.letter)
             inserts["sections"].extend(r.sections)
             inserts["findings"].extend(r.findings)
         for path, sha256, error, message in errors:
             inserts["errors"].append(error_row(path, sha256, error, message, parser_version))
-        shas = [l.source.sha256 for l in letters] + [e[1] for e in errors if e[1] is not None]
-        paths = [l.source.path for l in letters] + [e[0] for e in errors]
+        shas = [r.letter["sha256"] for r in rows] + [e[1] for e in errors if e[1] is not None]
+        paths = [r.letter["path"] for r in rows] + [e[0] for e in errors]
         if paths:
             self._replace(shas, paths, inserts)
 
@@ -346,14 +354,12 @@ class JsonlStore(Store):
         super().__init__(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         _truncate_partial_line(path)
-        self.state = _read_jsonl(path)
+        self.state = _read_jsonl(path, keep_letters=False)
         self.fh = open(path, "ab")
 
-    def _append(self, *records: dict[str, Any]) -> None:
+    def _append(self, lines: list[str], records: list[dict[str, Any]]) -> None:
         """Whole lines, one write, flushed and fsynced: a crash can only tear the last line."""
-        data = b"".join(
-            (json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n").encode("utf-8") for r in records
-        )
+        data = "".join(lines).encode("utf-8")
         try:
             self.fh.write(data)
             self.fh.flush()
@@ -363,28 +369,21 @@ class JsonlStore(Store):
         for r in records:
             _apply(self.state, r)
 
-    def put_many(self, letters, errors, parser_version, model_version) -> None:
-        records = [self._letter_record(l, parser_version, model_version) for l in letters]
-        records += [{"type": "error", **error_row(p, s, e, m, parser_version)} for p, s, e, m in errors]
-        if records:
-            self._append(*records)
-
-    @staticmethod
-    def _letter_record(letter: Letter, parser_version: str, model_version: str) -> dict[str, Any]:
-        return {
-            "type": "letter",
-            "sha256": letter.source.sha256,
-            "path": letter.source.path,
-            "parser_version": parser_version,
-            "model_version": model_version,
-            "letter": letter.to_dict(),
-        }
-
-    def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
-        self._append(self._letter_record(letter, parser_version, model_version))
-
-    def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
-        self._append({"type": "error", **error_row(path, sha256, error, message, parser_version)})
+    def put_rows(self, rows, errors, parser_version, model_version) -> None:
+        lines, records = [], []
+        for r in rows:
+            head = {"type": "letter", "sha256": r.letter["sha256"], "path": r.letter["path"],
+                    "parser_version": parser_version, "model_version": model_version}
+            # the letter's JSON is already in its row: spliced in, not serialised again
+            # ("letter" sorts first, so the line equals json.dumps(record, sort_keys=True))
+            lines.append('{"letter": ' + r.letter["json"] + ", " + _line(head)[1:])
+            records.append(head)
+        for p, s, e, m in errors:
+            rec = {"type": "error", **error_row(p, s, e, m, parser_version)}
+            lines.append(_line(rec))
+            records.append(rec)
+        if lines:
+            self._append(lines, records)
 
     def completed(self, parser_version: str, model_version: str) -> set[str]:
         return {
@@ -395,6 +394,10 @@ class JsonlStore(Store):
 
     def close(self) -> None:
         self.fh.close()
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str) + "\n"
 
 
 def _truncate_partial_line(path: Path) -> None:
@@ -430,7 +433,9 @@ def _apply(state: _State, record: dict[str, Any], letter: Any = None) -> None:
         state.errors[path] = record
 
 
-def _read_jsonl(path: Path) -> _State:
+def _read_jsonl(path: Path, keep_letters: bool = True) -> _State:
+    """What a JSONL store holds; without ``keep_letters`` a letter's record keeps its
+    versions but not the letter itself (enough for a writer, and far smaller)."""
     state = _State()
     if not path.exists():
         return state
@@ -444,6 +449,8 @@ def _read_jsonl(path: Path) -> _State:
                 record = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise StoreError(str(path), f"line {n} is not JSON: {exc}") from exc
+            if not keep_letters:
+                record.pop("letter", None)
             _apply(state, record)
     return state
 
@@ -473,12 +480,11 @@ class ParquetStore(Store):
             for row in _records(frames["errors"]):
                 self.state.errors[row["path"]] = row
 
-    def put_letter(self, letter: Letter, parser_version: str, model_version: str) -> None:
-        rows = letter_rows(letter, parser_version, model_version)
-        _apply(self.state, {"type": "letter", "sha256": letter.source.sha256, "path": letter.source.path}, rows)
-
-    def put_error(self, path: str, sha256: str | None, error: str, message: str, parser_version: str) -> None:
-        _apply(self.state, {"type": "error", **error_row(path, sha256, error, message, parser_version)})
+    def put_rows(self, rows, errors, parser_version, model_version) -> None:
+        for r in rows:
+            _apply(self.state, {"type": "letter", "sha256": r.letter["sha256"], "path": r.letter["path"]}, r)
+        for path, sha256, error, message in errors:
+            _apply(self.state, {"type": "error", **error_row(path, sha256, error, message, parser_version)})
 
     def completed(self, parser_version: str, model_version: str) -> set[str]:
         return {

@@ -283,6 +283,11 @@ def load_models(directory: str | None = None) -> Models:
     return Models(features, themes, polarity, THEMES, thresholds, str(d))
 
 
+def warm_up(directory: str | None = None) -> None:
+    """Load the model and spaCy now (a batch worker does this before its first file)."""
+    classify(["Leaders know their services well."], directory=directory)
+
+
 def export_linear(features, themes, polarity, out: Path) -> None:
     """Write a fitted FeatureUnion of TfidfVectorizers and the two linear heads as
     a JSON vocabulary plus an .npz of arrays (no pickle anywhere)."""
