@@ -603,3 +603,13 @@ def test_mutations_reach_both_outcomes(outcomes):
     assert "letter" in kinds and "typed" in kinds
     details = {o[3] for o in outcomes.values() if o[2] == "typed"}
     assert details & {"CorruptPdf", "NoTextLayer"}  # some got past sniffing into a backend
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from([" ", "\t", "\n", "\r", "\xa0", "\u2003", "\x0b", "\x1c", "\x85", "a", "B", ".", "-"]), max_size=60))
+def test_fast_white_space_squashing_equals_the_plain_regex(s):
+    """describe's white-space helpers skip single spaces; the result is still that of ``\\s+`` / ``[ \\t]+``."""
+    from letterparse.describe import _BLANKS, _one_space
+
+    assert _one_space(s) == re.sub(r"\s+", " ", s)
+    assert _BLANKS.sub(" ", s) == re.sub(r"[ \t]+", " ", s)

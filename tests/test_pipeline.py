@@ -116,3 +116,24 @@ def test_backends_agree_on_structure():
     assert _shape(a) == _shape(b)
     assert [f.text for f in a.findings] == [f.text for f in b.findings]
     assert b.source.backend == "plumber"
+
+
+def test_mark_gaps_sets_only_the_gap_flag():
+    """Paragraph gaps come from the line pitch; every other field of a line is kept
+    (mark_gaps builds new lines field by field, so a new field must be carried too)."""
+    import dataclasses
+
+    from letterparse.extract import mark_gaps
+    from letterparse.model import Line, Page
+
+    tops = [100, 115, 130, 160, 175, 190]  # a 15 pt pitch, one 30 pt paragraph gap
+    lines = tuple(
+        Line(1, f"line {i}", (72.0, y, 300.0, y + 11), 11.0, bold=i == 3, gap=i == 1, hyphen=i == 4)
+        for i, y in enumerate(tops)
+    )
+    out = mark_gaps(Page(1, 595.0, 842.0, lines))
+    assert [ln.gap for ln in out.lines] == [True, False, False, True, False, False]
+    names = [f.name for f in dataclasses.fields(Line)]
+    for a, b in zip(lines, out.lines):
+        assert {n: getattr(a, n) for n in names if n != "gap"} == {n: getattr(b, n) for n in names if n != "gap"}
+    assert (out.number, out.width, out.height) == (1, 595.0, 842.0)

@@ -276,7 +276,7 @@ def run_batch(
 Record = Callable[[_Task, tuple[str, Any, Any]], None]
 
 GROUP = 32  # most files written in one store transaction
-LINGER = 0.25  # seconds the writer waits for more results to write with the first (one transaction costs ~20 ms)
+LINGER = 1.0  # seconds the writer waits for more results to write with the first (a transaction costs ~15 ms; a crash loses at most this much work)
 
 
 class _Writer:

@@ -81,7 +81,18 @@ def describe(lines: tuple[Line, ...]) -> Description:
 
 
 def _flat(lines: list[Line]) -> str:
-    return re.sub(r"[ \t]+", " ", "\n".join(ln.text for ln in lines)).replace("’", "'")
+    return _BLANKS.sub(" ", "\n".join(ln.text for ln in lines)).replace("’", "'")
+
+
+# Runs of white space become one space.  Only runs of two or more, and single
+# characters other than a space, are matched: the same result as ``\s+`` or
+# ``[ \t]+``, without a match (and a replacement) for every single space.
+_BLANKS = re.compile(r"[ \t]{2,}|\t")
+_WHITE = re.compile(r"\s{2,}|[^\S ]")
+
+
+def _one_space(text: str) -> str:
+    return _WHITE.sub(" ", text)
 
 
 # --- family ----------------------------------------------------------------------
@@ -99,7 +110,7 @@ _FAMILY_RULES = (
 
 
 def detect_family(flat: str) -> str:
-    low = re.sub(r"\s+", " ", flat.lower())[:3000]
+    low = _one_space(flat.lower())[:3000]
     best = ("other", len(low) + 1)
     for fam, pat in _FAMILY_RULES:
         m = re.search(pat, low)
@@ -126,7 +137,7 @@ def detect_authority(lines: list[Line], flat: str) -> Authority:
     from .gazetteer import load_gazetteer
 
     gaz = load_gazetteer()
-    one = re.sub(r"\s+", " ", flat)
+    one = _one_space(flat)
     for pat in _AUTHORITY_TITLES:
         m = re.search(pat, one[:4000], re.I | re.M)
         if m:
@@ -191,7 +202,7 @@ _INSPECTION_DATE_PATTERNS = (
 def detect_inspection_dates(flat: str, default_year: int | None = None) -> tuple[date | None, date | None]:
     """Fieldwork dates.  With ``default_year`` (the letter's), also 'between 16 May and
     20 May', as 2016 JTAI letters print them."""
-    text = re.sub(r"\s+", " ", flat)
+    text = _one_space(flat)
     if default_year is not None:
         m = re.search(rf"(?:between|from)\s+(\d{{1,2}}(?:\s+{_MONTH})?\s+(?:and|to|–|-)\s+\d{{1,2}}\s+{_MONTH})(?!\s+\d{{4}})", text, re.I)
         if m:
@@ -227,7 +238,7 @@ _TITLES = re.compile(
 
 
 def _names(fragment: str) -> list[str]:
-    frag = re.sub(r"\s+", " ", fragment.replace("’", "'"))
+    frag = _one_space(fragment.replace("’", "'"))
     frag = _TITLES.sub(",", frag)
     parts = re.split(r",|\band\b|;|\(|\)", frag)
     out = []
@@ -322,11 +333,14 @@ def detect_grades(flat: str, family: str, whole: str = "") -> tuple[tuple[str, s
     pats = _GRADE_PATTERNS.get(family)
     if not pats:
         return ()
-    text = re.sub(r"\s+", " ", flat.lower())
-    full = re.sub(r"\s+", " ", whole.lower()) if whole else text
+    text = _one_space(flat.lower())
+    full = None  # the whole text, flattened only when the LSCB grade is not on the first pages
     found = {}
     for key, pat in pats:
-        m = re.search(pat, text) or (re.search(pat, full) if key == "lscb" else None)
+        m = re.search(pat, text)
+        if m is None and key == "lscb" and whole:
+            full = _one_space(whole.lower()) if full is None else full
+            m = re.search(pat, full)
         if m:
             found[key] = GRADE_WORDS[m.group(1)]
     return tuple((k, found[k]) for k in GRADE_KEYS if k in found)

@@ -288,7 +288,7 @@ def assemble(blocks_: list[Block]) -> tuple[str, list[Written]]:
     # the document's own words decide whether a line-end hyphen closes up; only
     # built when some line ends in one
     vocab = (
-        {w.lower() for b in blocks_ for ln in b.lines for w in _WORD.findall(ln.text)}
+        {w.lower() for w in _WORD.findall("\n".join(ln.text for b in blocks_ for ln in b.lines))}
         if any(ln.hyphen for b in blocks_ for ln in b.lines)
         else set()
     )

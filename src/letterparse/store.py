@@ -283,7 +283,9 @@ class DuckdbStore(Store):
 
         super().__init__(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(path))
+        # one thread: the writer's small inserts gain nothing from more, and a batch's
+        # workers need the other cores
+        self.con = duckdb.connect(str(path), config={"threads": 1})
         for stmt in _ddl():
             self.con.execute(stmt)
         # What the store already holds, so a write deletes old rows only when there are

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from dataclasses import replace
 from pathlib import Path
 
 from ..errors import CorruptPdf, EmptyFile, InputNotFound, IsADirectory, NotAPdf, TooLarge, UnsupportedFileType
@@ -118,11 +117,15 @@ def mark_gaps(page: Page) -> Page:
     if not pitches:
         return page
     pitch = statistics.median(pitches)
-    out = [replace(lines[0], gap=True)]
+    gaps = [True]
     for a, b in zip(lines, lines[1:]):
         d = b.bbox[1] - a.bbox[1]
         size = b.size or a.size or 11.0
         # Ofsted's paragraph spacing is small (often 3-6 pt on a 15 pt pitch)
-        gap = d > pitch + max(2.0, 0.18 * size) or d < -5  # negative: a new column/block
-        out.append(replace(b, gap=gap) if gap != b.gap else b)
-    return replace(page, lines=tuple(out))
+        gaps.append(d > pitch + max(2.0, 0.18 * size) or d < -5)  # negative: a new column/block
+    # Line(...) directly: dataclasses.replace is several times slower, on every gap line
+    out = tuple(
+        ln if g == ln.gap else Line(ln.page, ln.text, ln.bbox, ln.size, ln.bold, g, ln.hyphen)
+        for ln, g in zip(lines, gaps)
+    )
+    return Page(page.number, page.width, page.height, out)
