@@ -68,22 +68,40 @@ def lemmatise(texts: list[str], model_dir: str) -> list[str]:
 
 
 def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:
-    from spacy.attrs import IS_ALPHA, LIKE_NUM, LOWER
+    """Lemmas of each chunk.  The chunks go through the tokenizer as one text,
+    joined by single spaces (one ``Doc``, not one per chunk); a token followed
+    by a space ends its chunk.  Should the tokens ever not fall into exactly the
+    chunks given, each chunk is tokenised on its own instead."""
+    from spacy.attrs import IS_ALPHA, LIKE_NUM, LOWER, SPACY
 
     nlp = load_nlp(model_dir)
     table = _lemma_table(model_dir)
     strings = nlp.vocab.strings
     memo: dict[int, str] = {}
+
+    def lemma(i: int) -> str:
+        w = memo.get(i)
+        if w is None:
+            s = strings[i]
+            w = memo[i] = table.get(s, s).lower()
+        return w
+
+    if not chunks:
+        return {}
+    arr = nlp.tokenizer(" ".join(chunks)).to_array([LOWER, IS_ALPHA, LIKE_NUM, SPACY]).tolist()
+    groups: list[str] = []
+    words: list[str] = []
+    for low, alpha, num, space in arr:
+        if alpha or num:
+            words.append(lemma(low))
+        if space:
+            groups.append(" ".join(words))
+            words = []
+    groups.append(" ".join(words))
+    if len(groups) == len(chunks):
+        return dict(zip(chunks, groups))
     out: dict[str, str] = {}
     for chunk, doc in zip(chunks, nlp.tokenizer.pipe(chunks, batch_size=1000)):
-        arr = doc.to_array([LOWER, IS_ALPHA, LIKE_NUM])
-        ids = arr[(arr[:, 1] | arr[:, 2]).astype(bool), 0].tolist()
-        words = []
-        for i in ids:
-            lemma = memo.get(i)
-            if lemma is None:
-                w = strings[i]
-                lemma = memo[i] = table.get(w, w).lower()
-            words.append(lemma)
-        out[chunk] = " ".join(words)
+        a = doc.to_array([LOWER, IS_ALPHA, LIKE_NUM])
+        out[chunk] = " ".join(lemma(int(r[0])) for r in a if r[1] or r[2])
     return out
