@@ -276,7 +276,7 @@ def run_batch(
 Record = Callable[[_Task, tuple[str, Any, Any]], None]
 
 GROUP = 32  # most files written in one store transaction
-LINGER = 1.0  # seconds the writer waits for more results to write with the first (a transaction costs ~15 ms; a crash loses at most this much work)
+LINGER = 0.5  # seconds the writer waits for more results to write with the first (a DuckDB transaction costs ~15 ms; a crash loses at most this much work)
 
 
 class _Writer:
@@ -373,6 +373,12 @@ class _LocalPool:
 
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self.ctx = mp.get_context(method)
+        if method == "forkserver":
+            # The forkserver loads the pipeline (and the theme model) once; each worker
+            # is forked from it ready.  This only takes effect when this process starts
+            # its forkserver: a later batch reuses it, and the workers' initializer
+            # loads whatever it lacks.
+            self.ctx.set_forkserver_preload(["letterparse._warm"] if themes else ["letterparse.pipeline"])
         self.workers, self.themes = workers, themes
         self.limit = 2 * workers
         self.started = self.ctx.RawArray("d", self.limit)
@@ -383,11 +389,21 @@ class _LocalPool:
     def _start(self):
         from concurrent.futures import ProcessPoolExecutor
 
+        import threading
+
         pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=self.ctx, initializer=_init_worker, initargs=(self.started, self.themes)
         )
-        for _ in range(self.workers):  # each submit starts one more worker process, now
-            pool.submit(_noop)
+
+        def start() -> None:
+            # each submit starts one more worker process, now; on a thread, because
+            # starting the first waits for the forkserver to load the model, and this
+            # process has inputs to hash and a store to open meanwhile
+            for _ in range(self.workers):
+                pool.submit(_noop)
+
+        self.starting = threading.Thread(target=start, name="letterparse-pool-start", daemon=True)
+        self.starting.start()
         return pool
 
     def started_at(self, task: _Task) -> float | None:
@@ -398,6 +414,7 @@ class _LocalPool:
         return t if t > 0 else None
 
     def submit(self, task: _Task, task_args: tuple):
+        self.starting.join()
         task.slot = self.free.pop()
         self.started[task.slot] = 0.0
         task.started = time.monotonic()
@@ -414,6 +431,7 @@ class _LocalPool:
         self.pool = self._start()
 
     def close(self, kill: bool = False) -> None:
+        self.starting.join()
         if kill:
             for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
                 try:

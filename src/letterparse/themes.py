@@ -283,9 +283,18 @@ def load_models(directory: str | None = None) -> Models:
     return Models(features, themes, polarity, THEMES, thresholds, str(d))
 
 
-def warm_up(directory: str | None = None) -> None:
-    """Load the model and spaCy now (a batch worker does this before its first file)."""
+def warm_up(directory: str | None = None, prefill: bool = False) -> None:
+    """Load the model and spaCy now (a batch worker does this before its first file).
+
+    ``prefill`` also runs the model's own single-word terms through the lemma and
+    feature caches, so that processes forked afterwards find most words there."""
     classify(["Leaders know their services well."], directory=directory)
+    if prefill:
+        from .nlp import lemmatise
+
+        m = load_models(directory)
+        words = [t for spec in m.features.specs if spec["analyzer"] == "word" for t in spec["terms"] if " " not in t]
+        m.features.transform(lemmatise([" ".join(words)], m.directory))
 
 
 def export_linear(features, themes, polarity, out: Path) -> None:
