@@ -182,3 +182,19 @@ def test_workers_that_die_at_start_stop_the_batch_with_a_clear_error(inputs, tmp
     assert res.returncode == 1
     assert "worker processes died 3 times before parsing a file" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_forkserver_preload_leaves_the_model_and_caches_loaded():
+    """What a batch's forkserver imports before forking: the model is loaded and the
+    lemma and feature caches hold the model's words (so forked workers start warm)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import letterparse._warm, letterparse.themes as t, letterparse.nlp as n\n"
+        "m = t.load_models()\n"
+        "print(t._load_models.cache_info().currsize, len(n._CHUNKS), len(m.features._words))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    loaded, chunks, words = map(int, out.stdout.split())
+    assert loaded == 1 and chunks > 1000 and words > 1000

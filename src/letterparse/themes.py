@@ -247,13 +247,18 @@ class _Head:
     classes: tuple[str, ...] = ()
 
 
-@cache
 def load_models(directory: str | None = None) -> Models:
+    """The models in ``directory`` (default :func:`model_dir`), loaded once per process and folder."""
+    return _load_models(str(Path(directory or model_dir()).resolve()))
+
+
+@cache
+def _load_models(directory: str) -> Models:
     import numpy as np
 
     from .train import CODEBOOK_VERSION, THEMES
 
-    d = Path(directory or model_dir())
+    d = Path(directory)
     card_path = d / "model_card.json"
     if not card_path.exists():
         raise ModelError(str(d), "no trained model here; run `letterparse train`")
