@@ -86,6 +86,18 @@ def test_page_limit(tmp_path):
         parse(GOOD, max_bytes=1000, themes=False)
 
 
+def test_page_limit_applies_to_text_input_too(tmp_path):
+    """A text file's pages are its form-feed separated parts; the limit counts them."""
+    txt = tmp_path / "letter.txt"
+    txt.write_text("\f".join(["Areas for improvement\n\n- Plans are not reviewed often enough."] * 3), encoding="utf-8")
+    assert parse(txt, max_pages=3, themes=False).source.pages == 3
+    with pytest.raises(errors.TooLarge) as info:
+        parse(txt, max_pages=2, themes=False)
+    assert "page count 3 exceeds the limit of 2" in str(info.value)
+    result = CliRunner().invoke(app, ["extract", str(txt), "--max-pages", "2"])
+    assert result.exit_code == 1 and "page count 3" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_cli_goes_on_past_a_bad_file(tmp_path):
     bad = tmp_path / "bad.pdf"
     bad.write_text("<html></html>")

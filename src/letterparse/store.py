@@ -291,6 +291,10 @@ class DuckdbStore(Store):
         # What the store already holds, so a write deletes old rows only when there are
         # some (a scan of every table per transaction would make a long batch quadratic).
         # Entries may outlive their rows (a replaced error); that only costs a DELETE.
+        # DuckDB's Arrow scan imports pyarrow (and pandas) the first time it runs: done
+        # here, while a batch's workers are still starting, not at the first write.
+        self.con.register("_rows", _arrow("errors", []))
+        self.con.unregister("_rows")
         self.shas = {r[0] for r in self.con.execute("SELECT sha256 FROM letters UNION SELECT sha256 FROM errors").fetchall()}
         self.error_paths = {r[0] for r in self.con.execute("SELECT path FROM errors").fetchall()}
 

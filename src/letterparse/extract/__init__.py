@@ -76,7 +76,7 @@ def extract(
     if suffix in (".txt", ".text"):
         from .text import read_text
 
-        pages = read_text(str(p), data)
+        pages = read_text(str(p), data, max_pages=max_pages)
         return RawDocument(str(p), digest, "text", pages)
     if suffix != ".pdf":
         if kind == "pdf":  # a PDF under another name is still a PDF

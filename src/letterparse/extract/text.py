@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import re
 
-from ..errors import BadTextEncoding
+from ..errors import BadTextEncoding, TooLarge
 from ..model import Line, Page
 
 _HYPHEN_END = re.compile(r"(?<=[A-Za-z])-$")
 
 
-def read_text(path: str, data: bytes) -> tuple[Page, ...]:
+def read_text(path: str, data: bytes, *, max_pages: int | None = None) -> tuple[Page, ...]:
+    """Pages of lines; more than ``max_pages`` pages (form feeds + 1) is :class:`TooLarge`."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadTextEncoding(path) from exc
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    chunks = text.split("\f")
+    if max_pages is not None and len(chunks) > max_pages:
+        raise TooLarge(path, "page count", len(chunks), max_pages)
     pages = []
-    for number, chunk in enumerate(text.split("\f"), start=1):
+    for number, chunk in enumerate(chunks, start=1):
         lines: list[Line] = []
         gap = True
         for raw in chunk.split("\n"):
