@@ -109,22 +109,21 @@ def _noop() -> None:
 _STARTED: Any = None  # in a pool worker: shared array of the monotonic time each task started
 
 
+def _preload_module(themes: bool) -> str:
+    """What a worker loads before its first file: the pipeline, and with themes the
+    model and its caches (:mod:`letterparse._warm`)."""
+    return "letterparse._warm" if themes else "letterparse.pipeline"
+
+
 def _init_worker(started: Any, themes: bool) -> None:
     """Pool initializer: keep the shared start-time array, and load what every file
-    needs (imports, the theme model) now, while the parent is still hashing inputs
-    and opening the store, instead of inside the first file's time limit."""
+    needs now, not inside the first file's time limit.  Forked from a forkserver
+    that preloaded the same module, this costs nothing."""
     global _STARTED
     _STARTED = started
-    try:
-        from . import pipeline  # noqa: F401 - imports the stages and the PDF backend
+    import importlib
 
-        if themes:
-            from . import themes as classify
-
-            if classify.model_available():
-                classify.warm_up()
-    except Exception:  # noqa: BLE001 - a broken model is reported by every file's parse
-        pass
+    importlib.import_module(_preload_module(themes))  # a broken model is left to each file's parse to report
 
 
 def parse_task(
@@ -378,7 +377,7 @@ class _LocalPool:
             # is forked from it ready.  This only takes effect when this process starts
             # its forkserver: a later batch reuses it, and the workers' initializer
             # loads whatever it lacks.
-            self.ctx.set_forkserver_preload(["letterparse._warm"] if themes else ["letterparse.pipeline"])
+            self.ctx.set_forkserver_preload([_preload_module(themes)])
         self.workers, self.themes = workers, themes
         self.limit = 2 * workers
         self.started = self.ctx.RawArray("d", self.limit)
@@ -407,24 +406,27 @@ class _LocalPool:
         return pool
 
     def started_at(self, task: _Task) -> float | None:
-        return self.started_at_slot(task.slot)
-
-    def started_at_slot(self, slot: int) -> float | None:
-        t = self.started[slot]
+        t = self.started[task.slot]
         return t if t > 0 else None
 
     def submit(self, task: _Task, task_args: tuple):
         self.starting.join()
         task.slot = self.free.pop()
         self.started[task.slot] = 0.0
-        task.started = time.monotonic()
         return self.pool.submit(parse_task, task.path, *task_args, slot=task.slot)
 
     def release(self, task: _Task) -> None:
         self.free.append(task.slot)
 
-    def restart(self) -> None:
+    def restart(self, left: int) -> None:
+        """A fresh pool.  Workers that keep dying before they start a file (an import
+        or start-up failure, not a bad file) stop the run with a typed error."""
+        from .errors import WorkerError
+
+        self.failures = 0 if any(self.started[i] > 0 for i in range(self.limit)) else self.failures + 1
         self.close(kill=True)
+        if self.failures >= START_FAILURES:
+            raise WorkerError(f"worker processes died {self.failures} times before parsing a file; {left} files not parsed")
         self.free = list(range(self.limit))
         for i in range(self.limit):
             self.started[i] = 0.0
@@ -443,20 +445,6 @@ class _LocalPool:
 
 POLL = 1.0  # seconds between looks at the start times of queued files
 START_FAILURES = 3  # fresh pools in a row whose workers died before starting any file
-
-
-def _restart(pool: _LocalPool, queue: deque) -> None:
-    """A fresh pool.  Workers that keep dying before they start a file (an import
-    or start-up failure, not a bad file) stop the run with a typed error."""
-    from .errors import WorkerError
-
-    pool.failures = 0 if any(pool.started_at_slot(i) for i in range(pool.limit)) else pool.failures + 1
-    if pool.failures >= START_FAILURES:
-        pool.close(kill=True)
-        raise WorkerError(f"worker processes died {pool.failures} times before parsing a file; {len(queue)} files not parsed")
-    pool.restart()
-
-
 
 
 def _run_local(todo: list[_Task], record: Record, pool: _LocalPool, task_args: tuple, timeout: float) -> None:
@@ -482,7 +470,7 @@ def _run_local(todo: list[_Task], record: Record, pool: _LocalPool, task_args: t
                     broken = True
                     break
             if broken and not running:
-                _restart(pool, queue)
+                pool.restart(len(queue))
                 continue
             now = time.monotonic()
             starts = [s for s in map(pool.started_at, running.values()) if s is not None]
@@ -514,7 +502,7 @@ def _run_local(todo: list[_Task], record: Record, pool: _LocalPool, task_args: t
                 for task in reversed(list(running.values())):
                     queue.appendleft(task)
                 running.clear()
-                _restart(pool, queue)
+                pool.restart(len(queue))
     except BaseException:
         pool.close(kill=True)
         raise
