@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from .extract import BULLETS
@@ -75,7 +75,11 @@ def vocabulary() -> Vocabulary:
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 14)
 def normalise_heading(text: str) -> str:
+    """The heading as the vocabulary's patterns see it (lower case, plain quotes,
+    single spaces, no footnote mark, grade or trailing punctuation).  Cached: the
+    segmenter asks again for the same lines, and headings recur across documents."""
     t = text.replace("’", "'").replace("‘", "'").lower()
     t = _SPACES.sub(" ", t).strip()
     t = _FOOTNOTE_TAIL.sub("", t)
@@ -236,9 +240,11 @@ def _continues_heading(prev: Block, line: Line, voc: Vocabulary, right: float | 
 
 def _continues(prev: Block, line: Line, text_mode: bool) -> bool:
     last = prev.lines[-1]
-    txt = " ".join(x.text for x in prev.lines)
+    # the block's text so far ends as its last line with any text does (not joined:
+    # that would make a long paragraph quadratic)
+    tail = next((x.text for x in reversed(prev.lines) if x.text.strip()), "")
     lower_start = line.text[:1].islower() or line.text[:1] in "(‘'\"“"
-    unfinished = not _ends_sentence(txt) or last.hyphen
+    unfinished = not _ends_sentence(tail) or last.hyphen
     new_page = line.page != last.page
     if prev.kind in ("bullet", "numbered"):
         if not line.gap and not new_page:
@@ -288,7 +294,7 @@ def assemble(blocks_: list[Block]) -> tuple[str, list[Written]]:
     # the document's own words decide whether a line-end hyphen closes up; only
     # built when some line ends in one
     vocab = (
-        {w.lower() for w in _WORD.findall("\n".join(ln.text for b in blocks_ for ln in b.lines))}
+        {w.lower() for w in set(_WORD.findall("\n".join(ln.text for b in blocks_ for ln in b.lines)))}
         if any(ln.hyphen for b in blocks_ for ln in b.lines)
         else set()
     )
