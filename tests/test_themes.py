@@ -234,3 +234,23 @@ def test_fast_features_grow_and_batch_like_scikit_learn():
     pair = fresh.transform([f"{a} {b}", f"zzz {a}", f"{b} zzz"])
     col = m.features.specs[0]["terms"].index(f"{a} {b}")
     assert pair[0, col] > 0 and pair[1, col] == 0 and pair[2, col] == 0
+
+
+def test_raw_text_features_equal_lemmatised_features(monkeypatch):
+    """``transform_raw`` (chunk -> word-index cache) gives the rows of
+    ``transform(lemmatise(texts))``, on a fresh feature object, when every chunk is
+    cached already, and after a full cache was emptied."""
+    from letterparse import themes
+    from letterparse.nlp import lemmatise
+    from letterparse.themes import _Features
+
+    m = load_models()
+    texts = TRICKY + [t for t, _ in CASES] + ["", "x y z"]
+    ref = _sklearn_tfidf(m, lemmatise(texts, m.directory))
+    fresh = _Features(m.features.specs, m.features.idfs)
+    assert abs(fresh.transform_raw(texts, m.directory) - ref).max() < 1e-12
+    assert abs(fresh.transform_raw(texts[::-1], m.directory) - ref[::-1]).max() < 1e-12
+    assert fresh._chunk_words  # the second call found every chunk cached
+    monkeypatch.setattr(themes, "CHUNK_CACHE_MAX", 5)
+    assert abs(fresh.transform_raw(texts, m.directory) - ref).max() < 1e-12
+    assert set(fresh._chunk_words) == set().union(*(t.split() for t in texts))

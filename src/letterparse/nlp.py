@@ -56,15 +56,23 @@ def lemmatise(texts: list[str], model_dir: str) -> list[str]:
     seen before go through spaCy, as one batch.  Token attributes are read as
     arrays (``Doc.to_array``), which avoids building a Python object per token.
     """
-    chunks = _CHUNKS
     split = [t.split() for t in texts]
-    new = {c for words in split for c in words if c not in chunks}
-    if new:
-        if len(chunks) + len(new) > _CHUNKS_MAX:
-            chunks.clear()
-            new = {c for words in split for c in words}
-        chunks.update(_lemmatise_chunks(sorted(new), model_dir))
+    chunks = chunk_lemmas(set().union(*split), model_dir)
     return [" ".join(filter(None, map(chunks.__getitem__, words))) for words in split]
+
+
+def chunk_lemmas(chunks: set[str], model_dir: str) -> dict[str, str]:
+    """A mapping that holds the lemmas (as :func:`lemmatise` joins them) of every
+    whitespace-free chunk given: the process's cache, after the chunks it lacked
+    went through spaCy as one batch."""
+    cache = _CHUNKS
+    new = {c for c in chunks if c not in cache}
+    if new:
+        if len(cache) + len(new) > _CHUNKS_MAX:
+            cache.clear()
+            new = set(chunks)
+        cache.update(_lemmatise_chunks(sorted(new), model_dir))
+    return cache
 
 
 def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:

@@ -14,7 +14,8 @@ import json
 import os
 import re
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, cached_property
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,22 @@ class Models:
     thresholds: tuple[float, ...]
     directory: str
 
+    @cached_property
+    def stacked_coef(self) -> Any:
+        """The theme and polarity weights side by side (one product scores both)."""
+        import numpy as np
+
+        return np.ascontiguousarray(np.hstack([self.themes.coef, self.polarity.coef]))
+
+    @cached_property
+    def stacked_intercept(self) -> Any:
+        import numpy as np
+
+        return np.concatenate([self.themes.intercept, self.polarity.intercept])
+
 
 MODEL_FORMAT = "letterparse-linear-2"
+CHUNK_CACHE_MAX = 500_000  # distinct text chunks whose word indices a process keeps
 
 
 class _Features:
@@ -83,6 +98,7 @@ class _Features:
         self.offsets = [int(x) for x in np.cumsum([0] + self.sizes[:-1])]
         self.names = [f"{spec['name']}:{t}" for spec in specs for t in spec["terms"]]
         self._words: dict[str, int] = {}  # word -> word index
+        self._chunk_words: dict[str, tuple[int, ...]] = {}  # raw text chunk -> word indices of its lemmas
         # spec -> (pointers, flat ids, words): word i's ids are flat[pointers[i]:pointers[i + 1]]
         self._arrays: list[Any] = [(np.zeros(1024, dtype=np.int64), np.zeros(8192, dtype=np.int64), 0) for _ in specs]
         self._tokens: dict[str, int] = {}  # word-analyzer token -> token id (interned)
@@ -158,20 +174,57 @@ class _Features:
             self._arrays[k] = (ptr, flat, nwords + 1)
 
     def transform(self, texts: list[str]):
+        """The TF-IDF rows of lemmatised texts (:func:`letterparse.nlp.lemmatise`)."""
+        import numpy as np
+
+        split = [t.split() for t in texts]
+        words = self._words
+        for w in {w for w in set().union(*split) if w not in words}:
+            self._add_word(w)
+        counts = np.fromiter(map(len, split), dtype=np.int64, count=len(texts))
+        widx = np.fromiter(chain.from_iterable(map(words.__getitem__, ws) for ws in split), dtype=np.int64, count=int(counts.sum()))
+        return self._rows(counts, widx)
+
+    def transform_raw(self, texts: list[str], model_dir: str):
+        """The same rows from texts not yet lemmatised, as ``transform(lemmatise(texts))``.
+
+        Each whitespace-delimited chunk of text maps, once per process, to the word
+        indices of its lemmas (the lemmas of a text are its chunks' lemmas in order),
+        so a chunk seen before costs one lookup: no lemma strings are joined and split
+        again.  Chunks not seen before get their lemmas from :func:`nlp.chunk_lemmas`."""
+        import numpy as np
+
+        from .nlp import chunk_lemmas
+
+        cache = self._chunk_words
+        split = [t.split() for t in texts]
+        new = {c for c in set().union(*split) if c not in cache}
+        if new:
+            if len(cache) + len(new) > CHUNK_CACHE_MAX:
+                cache.clear()
+                new = set().union(*split)
+            lemmas = chunk_lemmas(new, model_dir)
+            words = self._words
+            for chunk in new:
+                ws = lemmas[chunk].split()
+                for w in ws:
+                    if w not in words:
+                        self._add_word(w)
+                cache[chunk] = tuple(map(words.__getitem__, ws))
+        per_text = [list(chain.from_iterable(map(cache.__getitem__, ws))) for ws in split]
+        counts = np.fromiter(map(len, per_text), dtype=np.int64, count=len(texts))
+        widx = np.fromiter(chain.from_iterable(per_text), dtype=np.int64, count=int(counts.sum()))
+        return self._rows(counts, widx)
+
+    def _rows(self, counts, widx):
+        """The CSR matrix of texts given as the word indices of their lemmas, in order
+        (``widx``), ``counts[i]`` of them for text ``i``."""
         import numpy as np
         import scipy.sparse as sp
 
         if len(self._tokens) >= 1 << self._BITS:
             raise ModelError("features", "too many distinct tokens in one process")
-        split = [t.split() for t in texts]
-        words = self._words
-        for ws in split:
-            for w in ws:
-                if w not in words:
-                    self._add_word(w)
-        n = len(texts)
-        counts = np.fromiter(map(len, split), dtype=np.int64, count=n)
-        widx = np.fromiter((words[w] for ws in split for w in ws), dtype=np.int64, count=int(counts.sum()))
+        n = len(counts)
         wdoc = np.repeat(np.arange(n, dtype=np.int64), counts)
         rows_all, cols_all, vals_all = [], [], []
         for k, spec in enumerate(self.specs):
@@ -295,11 +348,9 @@ def warm_up(directory: str | None = None, prefill: bool = False) -> None:
     feature caches, so that processes forked afterwards find most words there."""
     classify(["Leaders know their services well."], directory=directory)
     if prefill:
-        from .nlp import lemmatise
-
         m = load_models(directory)
         words = [t for spec in m.features.specs if spec["analyzer"] == "word" for t in spec["terms"] if " " not in t]
-        m.features.transform(lemmatise([" ".join(words)], m.directory))
+        m.features.transform_raw([" ".join(words)], m.directory)
 
 
 def export_linear(features, themes, polarity, out: Path) -> None:
@@ -335,23 +386,25 @@ def classify(texts: list[str], *, kinds: list[str] | None = None, directory: str
     list sections keep their kind's polarity, the others get the polarity model's."""
     import numpy as np
 
-    from .nlp import lemmatise
-
     if not texts:
         return []
     m = load_models(directory)
-    X = m.features.transform(lemmatise(list(texts), m.directory))
-    proba = 1.0 / (1.0 + np.exp(-(X @ m.themes.coef + m.themes.intercept)))
-    pol = np.array(m.polarity.classes)[np.asarray(X @ m.polarity.coef + m.polarity.intercept).argmax(axis=1)]
+    X = m.features.transform_raw(list(texts), m.directory)
+    # both heads in one sparse product: theme columns first, then polarity classes
+    z = X @ m.stacked_coef + m.stacked_intercept
+    k = len(m.names)
+    proba = 1.0 / (1.0 + np.exp(-z[:, :k]))
+    pol = [m.polarity.classes[j] for j in z[:, k:].argmax(axis=1).tolist()]
+    hits = (proba >= np.asarray(m.thresholds)).tolist()
+    names = m.names
     out = []
-    for i in range(len(texts)):
-        scores = {t: float(proba[i, j]) for j, t in enumerate(m.names)}
+    for i, (row, hit) in enumerate(zip(proba.tolist(), hits)):
+        scores = dict(zip(names, row))
         assigned = sorted(
-            (ThemeScore(t, scores[t]) for j, t in enumerate(m.names) if proba[i, j] >= m.thresholds[j]),
-            key=lambda ts: (-ts.score, ts.theme),
+            (ThemeScore(t, p) for t, p, h in zip(names, row, hit) if h), key=lambda ts: (-ts.score, ts.theme)
         )
         kind = kinds[i] if kinds else None
-        polarity = LIST_POLARITY.get(kind) if kind in LIST_POLARITY else str(pol[i])
+        polarity = LIST_POLARITY.get(kind) if kind in LIST_POLARITY else pol[i]
         out.append(Prediction(tuple(assigned), scores, polarity))
     return out
 
