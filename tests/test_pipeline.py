@@ -137,3 +137,23 @@ def test_mark_gaps_sets_only_the_gap_flag():
     for a, b in zip(lines, out.lines):
         assert {n: getattr(a, n) for n in names if n != "gap"} == {n: getattr(b, n) for n in names if n != "gap"}
     assert (out.number, out.width, out.height) == (1, 595.0, 842.0)
+
+
+@pytest.mark.corpus
+def test_pdfium_unchecked_calls_read_the_same_lines(monkeypatch, corpus):
+    """The pdfium backend calls four PDFium text functions through prototypes without
+    ctypes' argument checks (for speed); pypdfium2's own declared functions must give
+    the same lines, on our samples and on every 200th corpus PDF."""
+    import pypdfium2.raw as raw
+
+    from letterparse.extract import pdfium
+    from letterparse.extract import read_checked
+
+    paths = sorted(SAMPLES.glob("*.pdf")) + sorted(corpus.rglob("*.pdf"))[::200]
+    fast = [pdfium.read_pdf(str(p), read_checked(p), max_pages=500) for p in paths]
+    declared = (raw.FPDFText_GetCharBox, raw.FPDFText_GetFontSize, raw.FPDFText_GetFontWeight, raw.FPDFText_GetCharOrigin)
+    monkeypatch.setattr(pdfium, "_calls", lambda _raw: declared)
+    slow = [pdfium.read_pdf(str(p), read_checked(p), max_pages=500) for p in paths]
+    assert fast == slow
+    assert sum(len(pg.lines) for pages in fast for pg in pages) > 1000
+    assert any(ln.bold for pages in fast for pg in pages for ln in pg.lines)
