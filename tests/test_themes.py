@@ -173,6 +173,8 @@ TRICKY = [
     "Well-being, co-ordinated early-help; e.g. 16-17-year-olds' 'staying put' offer…",
     "Managers—and the IRO\u2019s oversight—didn't\tchallenge drift.\nSee para. 3.2, p.14 & Annex A.",
     "U.S.-style £1,200.50 budgets, 1st/2nd reviews, Mr. Smith's team; ‘quote’ “quote”.",
+    # one-word chunks of letters or digits that the tokenizer's special cases split
+    "Cannot cannot gonna Gonna dont Dont cant Im ive ABC 2019 007 whats Lemme",
     "",
     "   ",
 ]
@@ -198,7 +200,7 @@ def test_chunk_cache_lemmas_equal_spacy_on_corpus_findings(corpus):
     from letterparse import nlp
 
     m = load_models()
-    pdfs = sorted(corpus.rglob("*.pdf"))[::60]
+    pdfs = sorted(corpus.rglob("*.pdf"))[::20]
     texts = [f.text for p in pdfs for s in parse(p, themes=False).sections for f in s.findings]
     assert len(texts) > 200
     assert nlp.lemmatise(texts, m.directory) == _reference_lemmas(texts, m.directory)

@@ -41,6 +41,12 @@ def _lemma_table(model_dir: str) -> dict[str, str]:
     return table
 
 
+@cache
+def _specials(model_dir: str) -> frozenset[str]:
+    """The strings the tokenizer splits by its special-case table ("cannot", "Dr.")."""
+    return frozenset(load_nlp(model_dir).tokenizer.rules)
+
+
 _CHUNKS: dict[str, str] = {}  # whitespace-delimited chunk -> its lemmas joined by spaces
 _CHUNKS_MAX = 500_000  # distinct chunks kept per process (a few tens of MB at most)
 
@@ -84,6 +90,22 @@ def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:
 
     nlp = load_nlp(model_dir)
     table = _lemma_table(model_dir)
+    out: dict[str, str] = {}
+    # A chunk of ASCII letters only, or digits only, that is not one of the
+    # tokenizer's special cases is one token: no English prefix, suffix, infix or
+    # URL pattern matches inside it.  Its lemma comes straight from the table,
+    # without the ~40 µs spaCy spends on a chunk (most of it creating the new
+    # word's lexeme).  Tests compare the result with spaCy's on special cases and on the
+    # findings of every 20th corpus PDF.
+    specials = _specials(model_dir)
+    rest = []
+    for c in chunks:
+        if c.isascii() and (c.isalpha() or c.isdigit()) and c not in specials:
+            low = c.lower()
+            out[c] = table.get(low, low).lower()
+        else:
+            rest.append(c)
+    chunks = rest
     strings = nlp.vocab.strings
     memo: dict[int, str] = {}
 
@@ -95,7 +117,7 @@ def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:
         return w
 
     if not chunks:
-        return {}
+        return out
     arr = nlp.tokenizer(" ".join(chunks)).to_array([LOWER, IS_ALPHA, LIKE_NUM, SPACY]).tolist()
     groups: list[str] = []
     words: list[str] = []
@@ -107,8 +129,8 @@ def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:
             words = []
     groups.append(" ".join(words))
     if len(groups) == len(chunks):
-        return dict(zip(chunks, groups))
-    out: dict[str, str] = {}
+        out.update(zip(chunks, groups))
+        return out
     for chunk, doc in zip(chunks, nlp.tokenizer.pipe(chunks, batch_size=1000)):
         a = doc.to_array([LOWER, IS_ALPHA, LIKE_NUM])
         out[chunk] = " ".join(lemma(int(r[0])) for r in a if r[1] or r[2])
