@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -151,13 +153,20 @@ def test_train_replaces_the_model_folder_whole(corpus, tmp_path):
     assert len(m.thresholds) == len(THEMES)
 
 
+@functools.cache
+def _untouched_nlp(directory):
+    import spacy
+
+    return spacy.load(Path(directory) / "nlp")
+
+
 def _reference_lemmas(texts, directory):
-    """The slow path the chunk cache replaces: spaCy's tokenizer on each whole text."""
+    """The slow path the chunk cache replaces: spaCy's tokenizer on each whole text,
+    in the saved pipeline as spaCy loads it (every lexical attribute computed)."""
     from spacy.attrs import IS_ALPHA, LIKE_NUM, LOWER
 
-    from letterparse.nlp import _lemma_table, load_nlp
-
-    nlp, table = load_nlp(directory), _lemma_table(directory)
+    nlp = _untouched_nlp(directory)
+    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
     out = []
     for doc in nlp.tokenizer.pipe(texts):
         arr = doc.to_array([LOWER, IS_ALPHA, LIKE_NUM]) if len(doc) else []
