@@ -141,6 +141,7 @@ class _Features:
             self._unigram.append(vocab_id)
         elif vocab_id >= 0:
             self._unigram[t] = vocab_id
+            self._unigram_array = self._unigram_array[:0]  # an entry changed: rebuilt whole when next used
         return t
 
     def _add_word(self, word: str) -> None:
@@ -238,8 +239,10 @@ class _Features:
                 lo, hi = spec["ngram_range"]
                 cols, rows = [], []
                 if lo == 1:
-                    if len(self._unigram_array) != len(self._unigram):
-                        self._unigram_array = np.asarray(self._unigram, dtype=np.int64)
+                    have = len(self._unigram_array)
+                    if have != len(self._unigram):  # tokens were added since: append theirs
+                        tail = np.asarray(self._unigram[have:], dtype=np.int64)
+                        self._unigram_array = np.concatenate([self._unigram_array, tail])
                     uni = self._unigram_array[ids]
                     keep = uni >= 0
                     cols.append(uni[keep])
