@@ -613,3 +613,31 @@ def test_fast_white_space_squashing_equals_the_plain_regex(s):
 
     assert _one_space(s) == re.sub(r"\s+", " ", s)
     assert _BLANKS.sub(" ", s) == re.sub(r"[ \t]+", " ", s)
+
+
+_CLOSING_ALPHABET = [" ", "\t", "\n", "\xa0", ":", "?", ".", ";", ",", "–", "-", "’", "‘", "İ", "Y", "y", "T", "x", "1", "2"]
+
+
+@given(
+    st.text(alphabet=st.sampled_from(_CLOSING_ALPHABET), max_size=12),
+    st.sampled_from(["yours sincerely", "Yours faithfully,", "If you have any questions", "We will return", "Leaders know", "", "good"]),
+    st.text(alphabet=st.sampled_from(_CLOSING_ALPHABET), max_size=8),
+)
+def test_closing_prefilter_never_hides_a_closing_paragraph(lead, body, tail):
+    """segment skips normalising a paragraph whose first kept letter begins no closing
+    pattern; whenever it skips, the full check would have said "not closing" too."""
+    from letterparse.segment import _may_close
+
+    voc = vocabulary()
+    text = lead + body + tail
+    full = bool(voc.closing.match(normalise_heading(text[:200]) or " "))
+    assert _may_close(text, voc) or not full
+
+
+def test_closing_prefilter_skips_ordinary_paragraphs():
+    from letterparse.segment import _may_close
+
+    voc = vocabulary()
+    assert not _may_close("Leaders know their services well.", voc)
+    assert not _may_close(" – 12 children were seen.", voc)
+    assert _may_close(" - Yours sincerely", voc) and _may_close("\u2018if you have any questions", voc)

@@ -52,6 +52,7 @@ class Vocabulary:
     ignore: re.Pattern
     title: re.Pattern
     closing: re.Pattern
+    closing_starts: frozenset[str]  # first letters of the closing patterns
 
     def kind_of(self, heading: str) -> str | None:
         key = normalise_heading(heading)
@@ -69,7 +70,11 @@ def _alt(patterns: list[str]) -> re.Pattern:
 def vocabulary() -> Vocabulary:
     raw = tomllib.loads(resources.files("letterparse").joinpath("data/headings.toml").read_text("utf-8"))
     kinds = tuple((k, _alt(v)) for k, v in raw["kinds"].items())
-    return Vocabulary(kinds, _alt(raw["ignore"]["patterns"]), _alt(raw["title"]["patterns"]), _alt(raw["closing"]["patterns"]))
+    closing = raw["closing"]["patterns"]
+    starts = frozenset(p[0] for p in closing)
+    if not all(p[:1].isalpha() for p in closing):
+        raise ValueError("closing patterns must begin with a letter (segment._may_close relies on it)")
+    return Vocabulary(kinds, _alt(raw["ignore"]["patterns"]), _alt(raw["title"]["patterns"]), _alt(closing), starts)
 
 
 _SPACES = re.compile(r"\s+")
@@ -338,6 +343,18 @@ def assemble(blocks_: list[Block]) -> tuple[str, list[Written]]:
 
 # --- pass 3: sections and findings -----------------------------------------------
 
+_LEADING = " :?.;,–-"  # what normalise_heading strips from the start, besides white space
+
+
+def _may_close(text: str, voc: Vocabulary) -> bool:
+    """False when ``text`` cannot begin a closing paragraph: the first letter that
+    normalise_heading would keep does not begin any closing pattern.  Saves
+    normalising every paragraph of a letter."""
+    rest = text.lstrip(_LEADING).lstrip()
+    while rest[:1] and (rest[0] in _LEADING or rest[0].isspace()):
+        rest = rest.lstrip(_LEADING).lstrip()
+    return not rest or rest[0].lower()[:1] in voc.closing_starts
+
 
 def _spans(w: Written) -> tuple[Span, ...]:
     out: list[Span] = []
@@ -435,7 +452,7 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
         if not sections:
             continue
         para_text = text[w.start : w.end]
-        if voc.closing.match(normalise_heading(para_text[:200]) or " "):
+        if _may_close(para_text, voc) and voc.closing.match(normalise_heading(para_text[:200]) or " "):
             closed = True
         if closed:
             continue
