@@ -640,4 +640,4 @@ def test_closing_prefilter_skips_ordinary_paragraphs():
     voc = vocabulary()
     assert not _may_close("Leaders know their services well.", voc)
     assert not _may_close(" – 12 children were seen.", voc)
-    assert _may_close(" - Yours sincerely", voc) and _may_close("\u2018if you have any questions", voc)
+    assert _may_close(" - Yours sincerely", voc) and _may_close("If you have any questions", voc)
