@@ -111,6 +111,48 @@ def test_unexpected_exception_becomes_internal(monkeypatch, tmp_path):
     assert parse_task(str(tmp_path / "x.pdf"), "pdfium", False) == ("error", "internal", "ZeroDivisionError: bug in a stage")
 
 
+def test_rows_built_by_the_parent_or_the_workers_are_the_same(inputs, tmp_path, monkeypatch):
+    """With a core to spare the parent builds the store rows from the workers' letters;
+    otherwise the workers build them.  The stores are identical either way."""
+    import letterparse.batch as batch
+
+    stores = {}
+    for cores in (4, 1):  # 1 worker of 4 cores: the parent builds rows; of 1 core: the worker does
+        monkeypatch.setattr(batch.os, "cpu_count", lambda cores=cores: cores)
+        out = tmp_path / f"cores{cores}.duckdb"
+        r = run_batch([inputs], out, workers=1, themes=True, progress=False)
+        assert (r.parsed, r.failed) == (3, 3)
+        stores[cores] = letterparse.load(out)
+    a, b = stores[4], stores[1]
+    key = ["sha256"]
+    for table, by in (("letters", key), ("sections", key + ["section_id"]), ("findings", key + ["finding_id"])):
+        x, y = a[table].sort_values(by).reset_index(drop=True), b[table].sort_values(by).reset_index(drop=True)
+        assert x.astype(str).equals(y.astype(str)), table
+    assert len(a["findings"]) > 20 and a["findings"]["themes"].map(len).sum() > 0
+
+
+def test_a_letter_the_parent_cannot_turn_into_rows_is_an_internal_error(inputs, tmp_path, monkeypatch):
+    import letterparse.batch as batch
+    import letterparse.store as store
+
+    real = store.letter_rows
+
+    def fussy(letter, *versions):
+        if "newham" in letter.source.path:
+            raise ValueError("cannot serialise")
+        return real(letter, *versions)
+
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(store, "letter_rows", fussy)
+    out = tmp_path / "p.duckdb"
+    r = run_batch([inputs], out, workers=1, themes=False, progress=False)
+    assert (r.parsed, r.failed) == (2, 4)
+    t = letterparse.load(out)
+    newham = [(e, m) for p, e, m in zip(t["errors"].path, t["errors"].error, t["errors"].message) if "newham" in p]
+    assert newham == [("internal", "ValueError: cannot serialise")]
+    assert sorted(t["letters"].authority) == ["Northumberland", "Oxfordshire"]
+
+
 def test_cli_batch_exit_code_and_summary(inputs, tmp_path):
     from letterparse.cli import app
 

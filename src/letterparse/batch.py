@@ -142,14 +142,16 @@ def _init_worker(started: Any, themes: bool) -> None:
 
 def parse_task(
     path: str, backend: str, themes: bool, max_pages: int | None = None, max_bytes: int | None = None,
-    versions: tuple[str, str] = ("", "none"), slot: int = -1,
+    versions: tuple[str, str] = ("", "none"), rows: bool = True, slot: int = -1,
 ) -> tuple[str, Any, Any]:
     """Run in a worker: ``("ok", store rows, pages)`` or ``("error", code, message)``.
 
-    The worker builds the store rows (:func:`letterparse.store.letter_rows`, with the
-    parser and model ``versions``), so the parent process only writes them.  ``slot``
-    is where the task notes its start time for the parent's per-file time limit.
-    Never raises: an unexpected exception is reported as code ``internal``."""
+    With ``rows`` the worker builds the store rows (:func:`letterparse.store.letter_rows`,
+    with the parser and model ``versions``), so the parent process only writes them;
+    without, it returns the :class:`Letter` and the parent builds them (a batch does
+    that when it leaves a core idle for the parent).  ``slot`` is where the task notes
+    its start time for the parent's per-file time limit.  Never raises: an unexpected
+    exception is reported as code ``internal``."""
     if slot >= 0 and _STARTED is not None:
         _STARTED[slot] = time.monotonic()
     try:
@@ -158,7 +160,7 @@ def parse_task(
 
         limits = {k: v for k, v in (("max_pages", max_pages), ("max_bytes", max_bytes)) if v is not None}
         letter = parse(path, backend=backend, themes=themes, **limits)
-        return ("ok", letter_rows(letter, *versions), letter.source.pages)
+        return ("ok", letter_rows(letter, *versions) if rows else letter, letter.source.pages)
     except LetterparseError as exc:
         return ("error", exc.code, exc.message)
     except Exception as exc:  # noqa: BLE001 - any bug in one file must not stop the batch
@@ -247,8 +249,12 @@ def run_batch(
             raise ValueError(f"{name} must be at least 1, not {limit}")
     t0 = time.monotonic()
     mversion = model_version(themes)
-    task_args = (backend, themes, max_pages, max_bytes, (PARSER_VERSION, mversion))
     workers = max(1, workers or os.cpu_count() or 1)
+    # Fewer local workers than cores: this process has a core to itself, so it turns
+    # letters into rows (JSON and all) and the workers only parse.  Otherwise the
+    # workers do it, and this process only writes.
+    rows_in_workers = engine == "dask" or workers >= (os.cpu_count() or 1)
+    task_args = (backend, themes, max_pages, max_bytes, (PARSER_VERSION, mversion), rows_in_workers)
     # The workers start (and load the model) while this process hashes the inputs.
     pool = _LocalPool(workers, themes) if engine == "local" else None
     try:
@@ -339,7 +345,16 @@ class _Writer:
                     self.error = exc
 
     def _write(self, batch: list[tuple[_Task, tuple[str, Any, Any]]]) -> None:
+        from .model import Letter
+        from .store import letter_rows
+
         rows, errs = [], []
+        for i, (task, outcome) in enumerate(batch):
+            if outcome[0] == "ok" and isinstance(outcome[1], Letter):
+                try:  # a worker that left the rows to this process
+                    batch[i] = (task, ("ok", letter_rows(outcome[1], self.pv, self.mv), outcome[2]))
+                except Exception as exc:  # noqa: BLE001 - one letter's bug must not stop the batch
+                    batch[i] = (task, ("error", "internal", f"{type(exc).__name__}: {exc}"))
         for task, outcome in batch:
             if outcome[0] == "ok":
                 rows.append(outcome[1])
