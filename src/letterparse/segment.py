@@ -343,17 +343,15 @@ def assemble(blocks_: list[Block]) -> tuple[str, list[Written]]:
 
 # --- pass 3: sections and findings -----------------------------------------------
 
-_LEADING = " :?.;,–-"  # what normalise_heading strips from the start, besides white space
+_LEADING = re.compile(r"[\s:?.;,–-]*")  # what normalise_heading strips from a heading's start
 
 
 def _may_close(text: str, voc: Vocabulary) -> bool:
     """False when ``text`` cannot begin a closing paragraph: the first letter that
     normalise_heading would keep does not begin any closing pattern.  Saves
     normalising every paragraph of a letter."""
-    rest = text.lstrip(_LEADING).lstrip()
-    while rest[:1] and (rest[0] in _LEADING or rest[0].isspace()):
-        rest = rest.lstrip(_LEADING).lstrip()
-    return not rest or rest[0].lower()[:1] in voc.closing_starts
+    first = text[_LEADING.match(text).end() :][:1]
+    return not first or first.lower()[:1] in voc.closing_starts
 
 
 def _spans(w: Written) -> tuple[Span, ...]:

@@ -176,15 +176,7 @@ class _Features:
 
     def transform(self, texts: list[str]):
         """The TF-IDF rows of lemmatised texts (:func:`letterparse.nlp.lemmatise`)."""
-        import numpy as np
-
-        split = [t.split() for t in texts]
-        words = self._words
-        for w in {w for w in set().union(*split) if w not in words}:
-            self._add_word(w)
-        counts = np.fromiter(map(len, split), dtype=np.int64, count=len(texts))
-        widx = np.fromiter(chain.from_iterable(map(words.__getitem__, ws) for ws in split), dtype=np.int64, count=int(counts.sum()))
-        return self._rows(counts, widx)
+        return self._rows([self._ids(t.split()) for t in texts])
 
     def transform_raw(self, texts: list[str], model_dir: str):
         """The same rows from texts not yet lemmatised, as ``transform(lemmatise(texts))``.
@@ -193,8 +185,6 @@ class _Features:
         indices of its lemmas (the lemmas of a text are its chunks' lemmas in order),
         so a chunk seen before costs one lookup: no lemma strings are joined and split
         again.  Chunks not seen before get their lemmas from :func:`nlp.chunk_lemmas`."""
-        import numpy as np
-
         from .nlp import chunk_lemmas
 
         cache = self._chunk_words
@@ -205,24 +195,25 @@ class _Features:
                 cache.clear()
                 new = set().union(*split)
             lemmas = chunk_lemmas(new, model_dir)
-            words = self._words
             for chunk in new:
-                ws = lemmas[chunk].split()
-                for w in ws:
-                    if w not in words:
-                        self._add_word(w)
-                cache[chunk] = tuple(map(words.__getitem__, ws))
-        per_text = [list(chain.from_iterable(map(cache.__getitem__, ws))) for ws in split]
-        counts = np.fromiter(map(len, per_text), dtype=np.int64, count=len(texts))
-        widx = np.fromiter(chain.from_iterable(per_text), dtype=np.int64, count=int(counts.sum()))
-        return self._rows(counts, widx)
+                cache[chunk] = self._ids(lemmas[chunk].split())
+        return self._rows([list(chain.from_iterable(map(cache.__getitem__, ws))) for ws in split])
 
-    def _rows(self, counts, widx):
-        """The CSR matrix of texts given as the word indices of their lemmas, in order
-        (``widx``), ``counts[i]`` of them for text ``i``."""
+    def _ids(self, words: list[str]) -> tuple[int, ...]:
+        """The word indices of ``words``, adding the words not seen before."""
+        known = self._words
+        for w in words:
+            if w not in known:
+                self._add_word(w)
+        return tuple(map(known.__getitem__, words))
+
+    def _rows(self, per_text: list[Any]):
+        """The CSR matrix of texts given as the word indices of their lemmas, in order."""
         import numpy as np
         import scipy.sparse as sp
 
+        counts = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
+        widx = np.fromiter(chain.from_iterable(per_text), dtype=np.int64, count=int(counts.sum()))
         if len(self._tokens) >= 1 << self._BITS:
             raise ModelError("features", "too many distinct tokens in one process")
         n = len(counts)
