@@ -240,3 +240,27 @@ def test_forkserver_preload_leaves_the_model_and_caches_loaded():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     loaded, chunks, words = map(int, out.stdout.split())
     assert loaded == 1 and chunks > 1000 and words > 1000
+
+
+def test_pool_start_thread_swallows_a_pool_broken_at_start(monkeypatch):
+    """A worker can die before the start thread has submitted to every worker; the
+    thread must not print a traceback (the scheduling loop meets the broken pool)."""
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from letterparse.batch import _LocalPool
+
+    def broken(self, fn, *a, **k):
+        raise BrokenProcessPool("a worker died at start-up")
+
+    seen = []
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", broken)
+    monkeypatch.setattr(threading, "excepthook", lambda args: seen.append(args.exc_type))
+    pool = _LocalPool(1, themes=False)
+    pool.starting.join()
+    assert seen == []
+    with pytest.raises(BrokenProcessPool):
+        pool.submit(letterparse.batch._Task("x.pdf", "0" * 64), ())
+    monkeypatch.undo()
+    pool.close(kill=True)

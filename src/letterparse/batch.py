@@ -427,8 +427,11 @@ class _LocalPool:
             # each submit starts one more worker process, now; on a thread, because
             # starting the first waits for the forkserver to load the model, and this
             # process has inputs to hash and a store to open meanwhile
-            for _ in range(self.workers):
-                pool.submit(_noop)
+            try:
+                for _ in range(self.workers):
+                    pool.submit(_noop)
+            except Exception:  # noqa: BLE001 - a worker died already (BrokenProcessPool):
+                pass  # the scheduling loop's next submit meets the same broken pool and restarts it
 
         self.starting = threading.Thread(target=start, name="letterparse-pool-start", daemon=True)
         self.starting.start()
