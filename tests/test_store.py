@@ -10,7 +10,7 @@ import letterparse
 from letterparse.errors import StoreError
 from letterparse.io import dumps
 from letterparse.model import Letter
-from letterparse.store import COLUMNS, letter_rows, open_store, store_kind
+from letterparse.store import COLUMNS, VIEW_COLUMNS, letter_rows, open_store, store_kind
 from storefixtures import sample_letters, with_theme
 
 FORMATS = ["s.duckdb", "s.jsonl", "s_parquet"]
@@ -50,9 +50,9 @@ def test_round_trip_and_replace(name, tmp_path):
         s.put_error("/x/a.pdf", "a" * 64, "timeout", "slow", "1")
         s.put_letter(with_theme(letters[0], "health"), "1", "none")
     t = letterparse.load(path)
-    assert set(t) == {"letters", "sections", "findings", "errors"}
+    assert set(t) == {"letters", "sections", "findings", "errors", "inspections", "judgement_findings"}
     for name_, df in t.items():
-        assert list(df.columns) == list(COLUMNS[name_])
+        assert list(df.columns) == list({**COLUMNS, **VIEW_COLUMNS}[name_])
     assert len(t["letters"]) == 3
     assert len(t["sections"]) == 3
     assert len(t["findings"]) == 5 + 2 + 1
@@ -122,7 +122,7 @@ def test_docs_list_every_column():
     from pathlib import Path
 
     doc = (Path(__file__).parents[1] / "docs" / "store.md").read_text("utf-8")
-    for table, cols in COLUMNS.items():
+    for table, cols in {**COLUMNS, **VIEW_COLUMNS}.items():
         assert f"`{table}`" in doc
         for c in cols:
             assert f"`{c}`" in doc, (table, c)

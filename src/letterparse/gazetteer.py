@@ -84,6 +84,8 @@ class AuthorityRecord:
     aliases: tuple[str, ...]
     stat_neighbours: tuple[str, ...]  # DfE LA codes, closest first
     former_ons_codes: tuple[str, ...]
+    # the DfE's previous statistical-neighbour list (DfE LA codes, closest first)
+    stat_neighbours_previous: tuple[str, ...] = ()
 
 
 def _word(token: str) -> str:
@@ -200,6 +202,25 @@ class Gazetteer:
     def successors_of(self, record: AuthorityRecord) -> tuple[AuthorityRecord, ...]:
         return tuple(self._by_name[name] for name in record.successors)
 
+    def lineage(self) -> tuple[tuple[str, str], ...]:
+        """``(authority, ancestor)`` name pairs: every authority with itself and with each
+        authority it took over from, directly or through several reorganisations
+        (Northamptonshire -> North Northamptonshire; Cumbria -> Cumberland)."""
+        before: dict[str, set[str]] = {}
+        for rec in self._by_name.values():
+            for succ in rec.successors:
+                before.setdefault(succ, set()).add(rec.name)
+        pairs = set()
+        for name in self._by_name:
+            seen, todo = {name}, [name]
+            while todo:
+                for prev in before.get(todo.pop(), ()):
+                    if prev not in seen:
+                        seen.add(prev)
+                        todo.append(prev)
+            pairs.update((name, a) for a in seen)
+        return tuple(sorted(pairs))
+
 
 def _record(row: dict[str, str]) -> AuthorityRecord:
     return AuthorityRecord(
@@ -213,6 +234,7 @@ def _record(row: dict[str, str]) -> AuthorityRecord:
         aliases=_split(row["aliases"], "|"),
         stat_neighbours=_split(row["stat_neighbours"], ";"),
         former_ons_codes=_split(row["former_ons_codes"], ";"),
+        stat_neighbours_previous=_split(row.get("stat_neighbours_previous") or "", ";"),
     )
 
 

@@ -129,6 +129,7 @@ class Section:
     parent: str | None = None
     start: int = 0  # offsets of the heading in Letter.text
     end: int = 0
+    role: str = "judgement"  # judgement | context (vocab.ROLES)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +137,7 @@ class Section:
             "parent": self.parent,
             "heading": self.heading,
             "kind": self.kind,
+            "role": self.role,
             "page": self.page,
             "start": self.start,
             "end": self.end,
@@ -153,6 +155,7 @@ class Section:
             parent=d.get("parent"),
             start=d.get("start", 0),
             end=d.get("end", 0),
+            role=d.get("role", "judgement"),
         )
 
 
@@ -202,10 +205,13 @@ class Letter:
     source: Source
     text: str
     family: str = "other"
+    framework: str = "other"  # vocab.FRAMEWORKS
     authority: Authority = field(default_factory=Authority)
     letter_date: date | None = None
+    published: date | None = None  # the date the document carries (letter date or "Published:")
     inspection: Inspection = field(default_factory=Inspection)
     grades: tuple[tuple[str, str], ...] = ()  # (key, grade), in a fixed key order
+    grades_raw: tuple[tuple[str, str], ...] = ()  # (key, wording as printed), same keys as grades
     sections: tuple[Section, ...] = ()
     warnings: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
@@ -226,10 +232,13 @@ class Letter:
             "schema_version": self.schema_version,
             "source": self.source.to_dict(),
             "family": self.family,
+            "framework": self.framework,
             "authority": self.authority.to_dict(),
             "letter_date": _iso(self.letter_date),
+            "published": _iso(self.published),
             "inspection": self.inspection.to_dict(),
             "grades": dict(self.grades),
+            "grades_raw": dict(self.grades_raw),
             "sections": [s.to_dict() for s in self.sections],
             "warnings": list(self.warnings),
             "text": self.text,
@@ -242,10 +251,13 @@ class Letter:
             source=Source(**d["source"]),
             text=d["text"],
             family=d["family"],
+            framework=d.get("framework", "other"),
             authority=Authority(**a),
             letter_date=_date(d["letter_date"]),
+            published=_date(d.get("published")),
             inspection=Inspection(_date(i["start"]), _date(i["end"]), tuple(i["inspectors"])),
             grades=tuple(d["grades"].items()),
+            grades_raw=tuple(d.get("grades_raw", {}).items()),
             sections=tuple(Section.from_dict(s) for s in d["sections"]),
             warnings=tuple(d["warnings"]),
             schema_version=d["schema_version"],

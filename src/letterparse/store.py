@@ -49,6 +49,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
 TABLES = ("letters", "sections", "findings", "errors")
+VIEWS = ("inspections", "judgement_findings")
+OVERALL = "overall_effectiveness"  # the grade key that is the inspection's overall grade
 
 # Column name -> DuckDB type.  The order is the column order in every format.
 COLUMNS: dict[str, dict[str, str]] = {
@@ -56,16 +58,20 @@ COLUMNS: dict[str, dict[str, str]] = {
         "sha256": "VARCHAR PRIMARY KEY",
         "path": "VARCHAR",
         "family": "VARCHAR",
+        "framework": "VARCHAR",
         "authority": "VARCHAR",
         "ons_code": "VARCHAR",
         "la_code": "VARCHAR",
         "region": "VARCHAR",
         "letter_date": "DATE",
+        "published": "DATE",
         "inspection_start": "DATE",
         "inspection_end": "DATE",
         "year": "INTEGER",
         "inspectors": "VARCHAR[]",
         "grades": "VARCHAR",
+        "overall": "VARCHAR",
+        "overall_raw": "VARCHAR",
         "pages": "INTEGER",
         "backend": "VARCHAR",
         "parser_version": "VARCHAR",
@@ -75,16 +81,21 @@ COLUMNS: dict[str, dict[str, str]] = {
     "sections": {
         "sha256": "VARCHAR",
         "section_id": "VARCHAR",
+        "ordinal": "INTEGER",
         "parent": "VARCHAR",
         "heading": "VARCHAR",
         "kind": "VARCHAR",
+        "role": "VARCHAR",
         "page": "INTEGER",
     },
     "findings": {
         "sha256": "VARCHAR",
         "section_id": "VARCHAR",
         "finding_id": "VARCHAR",
+        "ordinal": "INTEGER",
         "kind": "VARCHAR",
+        "role": "VARCHAR",
+        "marker": "VARCHAR",
         "polarity": "VARCHAR",
         "themes": "VARCHAR[]",
         "theme_scores": "VARCHAR",
@@ -123,21 +134,26 @@ def letter_rows(letter: Letter, parser_version: str, model_version: str) -> Lett
     """The rows one letter gives in the ``letters``, ``sections`` and ``findings`` tables."""
     sha = letter.source.sha256
     end, ldate = letter.inspection.end, letter.letter_date
-    year = end.year if end else (ldate.year if ldate else None)
+    dated = end or letter.published or ldate
+    grades, raw = dict(letter.grades), dict(letter.grades_raw)
     row = {
         "sha256": sha,
         "path": letter.source.path,
         "family": letter.family,
+        "framework": letter.framework,
         "authority": letter.authority.name,
         "ons_code": letter.authority.ons_code,
         "la_code": letter.authority.la_code,
         "region": _region(letter),
         "letter_date": ldate,
+        "published": letter.published,
         "inspection_start": letter.inspection.start,
         "inspection_end": end,
-        "year": year,
+        "year": dated.year if dated else None,
         "inspectors": list(letter.inspection.inspectors),
-        "grades": json.dumps(dict(letter.grades), sort_keys=True),
+        "grades": json.dumps(grades, sort_keys=True),
+        "overall": grades.get(OVERALL),
+        "overall_raw": raw.get(OVERALL) if OVERALL in grades else None,
         "pages": letter.source.pages,
         "backend": letter.source.backend,
         "parser_version": parser_version,
@@ -145,9 +161,10 @@ def letter_rows(letter: Letter, parser_version: str, model_version: str) -> Lett
         "json": dumps(letter, indent=None),
     }
     sections, findings = [], []
-    for s in letter.sections:
+    for i, s in enumerate(letter.sections, start=1):
         sections.append(
-            {"sha256": sha, "section_id": s.id, "parent": s.parent, "heading": s.heading, "kind": s.kind, "page": s.page}
+            {"sha256": sha, "section_id": s.id, "ordinal": i, "parent": s.parent, "heading": s.heading,
+             "kind": s.kind, "role": s.role, "page": s.page}
         )
         for f in s.findings:
             findings.append(
@@ -155,7 +172,10 @@ def letter_rows(letter: Letter, parser_version: str, model_version: str) -> Lett
                     "sha256": sha,
                     "section_id": s.id,
                     "finding_id": f.id,
+                    "ordinal": len(findings) + 1,
                     "kind": s.kind,
+                    "role": s.role,
+                    "marker": f.marker,
                     "polarity": f.polarity,
                     "themes": [t.theme for t in f.themes],
                     "theme_scores": json.dumps({t.theme: round(t.score, 4) for t in f.themes}, sort_keys=True),
@@ -249,6 +269,21 @@ def open_store(path: str | Path) -> Store:
 # --- DuckDB -------------------------------------------------------------------
 
 
+# Never reach for the network: no extension is loaded or installed behind the user's back.
+_DUCKDB_CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+
+
+def _migrate(con) -> None:
+    """Add the columns a store written by an earlier version lacks (they stay null for its
+    rows; ``--resume`` with this version parses those files again)."""
+    for table, cols in COLUMNS.items():
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+        for c, t in cols.items():
+            if c not in have:
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{c}" {t.replace(" PRIMARY KEY", "")}')
+
+
 def _ddl() -> list[str]:
     out = []
     for table, cols in COLUMNS.items():
@@ -288,9 +323,11 @@ class DuckdbStore(Store):
         # (the default is 16 MB, a few dozen letters with their JSON): each checkpoint
         # re-compresses what changed, and a batch's parent would otherwise spend a
         # third of its write time on them; close() checkpoints what is left.
-        self.con = duckdb.connect(str(path), config={"threads": 1, "checkpoint_threshold": "256MB"})
+        self.con = duckdb.connect(str(path), config={**_DUCKDB_CONFIG, "threads": 1, "checkpoint_threshold": "256MB"})
         for stmt in _ddl():
             self.con.execute(stmt)
+        _migrate(self.con)
+        _create_views(self.con)
         # What the store already holds, so a write deletes old rows only when there are
         # some (a scan of every table per transaction would make a long batch quadratic).
         # Entries may outlive their rows (a replaced error); that only costs a DELETE.
@@ -348,6 +385,142 @@ class DuckdbStore(Store):
 
     def close(self) -> None:
         self.con.close()
+
+
+# --- views ----------------------------------------------------------------------
+#
+# The comparison views, defined once in SQL: created in a DuckDB store (so the store
+# answers SQL directly) and run over the loaded tables of every other format by
+# :func:`load`.  ``authority_lineage`` pairs every authority with itself and with each
+# authority it took over from (see ``Gazetteer.lineage``), so an authority's history
+# runs on through a reorganisation.
+
+_RANK = (
+    "CASE {c} WHEN 'outstanding' THEN 1 WHEN 'good' THEN 2 "
+    "WHEN 'requires_improvement' THEN 3 WHEN 'inadequate' THEN 4 END"
+)
+
+VIEW_SQL = {
+    "inspections": f"""
+WITH ev AS (
+    SELECT sha256, path, authority, ons_code, la_code, region, family, framework,
+           inspection_start, inspection_end, published, year, overall, overall_raw,
+           coalesce(inspection_end, inspection_start, published, letter_date) AS event_date,
+           {_RANK.format(c="overall")} AS rank
+    FROM letters
+),
+lineage AS (
+    SELECT authority, ancestor FROM authority_lineage
+    UNION SELECT DISTINCT authority, authority FROM letters WHERE authority IS NOT NULL
+),
+earlier AS (
+    SELECT cur.sha256, prev.sha256 AS p_sha, prev.overall AS p_overall, prev.rank AS p_rank,
+           prev.event_date AS p_date
+    FROM ev cur
+    JOIN lineage lin ON lin.authority = cur.authority
+    JOIN ev prev ON prev.authority = lin.ancestor AND prev.event_date < cur.event_date
+),
+graded AS (
+    SELECT * FROM (
+        SELECT *, row_number() OVER (PARTITION BY sha256 ORDER BY p_date DESC, p_sha DESC) AS rn
+        FROM earlier WHERE p_overall IS NOT NULL
+    ) WHERE rn = 1
+),
+anyprev AS (
+    SELECT * FROM (
+        SELECT *, row_number() OVER (PARTITION BY sha256 ORDER BY p_date DESC, p_sha DESC) AS rn
+        FROM earlier
+    ) WHERE rn = 1
+)
+SELECT ev.sha256, ev.path, ev.authority, ev.ons_code, ev.la_code, ev.region, ev.family, ev.framework,
+       ev.inspection_start, ev.inspection_end, ev.published, ev.event_date, ev.year,
+       ev.overall, ev.overall_raw,
+       g.p_sha AS previous_sha256, g.p_overall AS previous_overall,
+       CAST(date_diff('day', g.p_date, ev.event_date) AS INTEGER) AS days_since_previous,
+       CASE WHEN ev.rank IS NULL OR g.p_rank IS NULL THEN NULL
+            WHEN ev.rank < g.p_rank THEN 'improved'
+            WHEN ev.rank = g.p_rank THEN 'same'
+            ELSE 'declined' END AS direction,
+       a.p_sha AS previous_event_sha256
+FROM ev LEFT JOIN graded g ON g.sha256 = ev.sha256 LEFT JOIN anyprev a ON a.sha256 = ev.sha256
+ORDER BY ev.authority NULLS LAST, ev.event_date NULLS LAST, ev.sha256
+""",
+    "judgement_findings": """
+SELECT f.sha256, f.section_id, f.finding_id, f.ordinal, f.kind, f.role, f.marker, f.polarity,
+       f.themes, f.theme_scores, f.text, f.page, f."start", f."end",
+       l.authority, l.ons_code, l.la_code, l.region, l.family, l.framework, l.year, l.published,
+       l.overall, l.path
+FROM findings f JOIN letters l ON l.sha256 = f.sha256
+WHERE f.role = 'judgement'
+ORDER BY f.sha256, f.ordinal
+""",
+}
+
+
+# Column order of each view (the docs and the tests read it).
+VIEW_COLUMNS: dict[str, tuple[str, ...]] = {
+    "inspections": (
+        "sha256", "path", "authority", "ons_code", "la_code", "region", "family", "framework",
+        "inspection_start", "inspection_end", "published", "event_date", "year", "overall", "overall_raw",
+        "previous_sha256", "previous_overall", "days_since_previous", "direction", "previous_event_sha256",
+    ),
+    "judgement_findings": (
+        "sha256", "section_id", "finding_id", "ordinal", "kind", "role", "marker", "polarity", "themes",
+        "theme_scores", "text", "page", "start", "end", "authority", "ons_code", "la_code", "region", "family",
+        "framework", "year", "published", "overall", "path",
+    ),
+}
+
+
+def _lineage_rows() -> list[dict[str, str]]:
+    from .gazetteer import load_gazetteer
+
+    return [{"authority": a, "ancestor": b} for a, b in load_gazetteer().lineage()]
+
+
+def _create_views(con) -> None:
+    """(Re)create ``authority_lineage`` and the views in a DuckDB connection."""
+    import pyarrow as pa
+
+    con.register("_lineage", pa.Table.from_pylist(_lineage_rows(), schema=pa.schema([("authority", pa.string()), ("ancestor", pa.string())])))
+    con.execute("CREATE OR REPLACE TABLE authority_lineage AS SELECT * FROM _lineage")
+    con.unregister("_lineage")
+    for name, sql in VIEW_SQL.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+
+
+def derived_frames(frames: dict[str, pandas.DataFrame]) -> dict[str, pandas.DataFrame]:
+    """The views of :data:`VIEW_SQL` computed over loaded tables (any store format)."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect(":memory:", config=_DUCKDB_CONFIG)
+    try:
+        for t in ("letters", "findings"):
+            con.register(f"_{t}", pa.Table.from_pandas(frames[t], schema=_arrow_schema(t), preserve_index=False))
+            con.execute(f"CREATE TABLE {t} AS SELECT * FROM _{t}")
+        _create_views(con)
+        out = {}
+        for name in VIEW_SQL:
+            df = con.execute(f"SELECT * FROM {name}").df()
+            for c in ("inspection_start", "inspection_end", "published", "event_date"):
+                if c in df.columns:
+                    df[c] = pd_dates(df[c])
+            for c in ("days_since_previous", "year", "ordinal", "page", "start", "end"):
+                if c in df.columns:
+                    df[c] = df[c].astype("Int64")
+            if "themes" in df.columns:
+                df["themes"] = df["themes"].map(lambda v: [] if v is None else list(v))
+            out[name] = df.reset_index(drop=True)
+        return out
+    finally:
+        con.close()
+
+
+def pd_dates(col):
+    import pandas as pd
+
+    return pd.to_datetime(col).dt.date.where(col.notna(), None)
 
 
 # --- JSON Lines -----------------------------------------------------------------
@@ -618,6 +791,7 @@ def load(store: str | Path) -> dict[str, pandas.DataFrame]:
             frames = _load_jsonl(p)
         else:
             frames = _load_parquet(p)
+        frames.update(derived_frames(frames))
     except StoreError:
         raise
     except Exception as exc:
@@ -628,9 +802,9 @@ def load(store: str | Path) -> dict[str, pandas.DataFrame]:
 def _load_duckdb(path: Path) -> dict[str, pandas.DataFrame]:
     import duckdb
 
-    con = duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(path), read_only=True, config=_DUCKDB_CONFIG)
     try:
-        keys = {"letters": "sha256", "sections": "sha256, section_id", "findings": "sha256, finding_id", "errors": "path"}
+        keys = {"letters": "sha256", "sections": "sha256, ordinal, section_id", "findings": "sha256, ordinal, finding_id", "errors": "path"}
         return {t: _typed(t, con.execute(f"SELECT * FROM {t} ORDER BY {keys[t]}").df()) for t in TABLES}
     finally:
         con.close()
@@ -671,10 +845,12 @@ def _typed(table: str, df: pandas.DataFrame) -> pandas.DataFrame:
     import pandas as pd
 
     for c, t in COLUMNS[table].items():
+        if c not in df.columns:  # a store written by an earlier version
+            df[c] = None
         if t == "DATE":
             df[c] = pd.to_datetime(df[c]).dt.date
         elif t == "INTEGER":
             df[c] = df[c].astype("Int64")
         elif t == "VARCHAR[]":
             df[c] = df[c].map(lambda v: [] if v is None else list(v))
-    return df.reset_index(drop=True)
+    return df[list(COLUMNS[table])].reset_index(drop=True)
