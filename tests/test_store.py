@@ -126,3 +126,41 @@ def test_docs_list_every_column():
         assert f"`{table}`" in doc
         for c in cols:
             assert f"`{c}`" in doc, (table, c)
+
+
+@pytest.mark.parametrize("journal", [
+    {"letters.parquet": "/etc/passwd"},                       # absolute source
+    {"letters.parquet": "../outside.tmp"},                    # a parent
+    {"../../victim.txt": ".letters.parquet.abc.tmp"},         # target outside the store
+    {"/tmp/victim.txt": ".letters.parquet.abc.tmp"},          # absolute target
+    {"notes.txt": ".notes.txt.abc.tmp"},                      # not one of the four files
+    {"letters.parquet": ".findings.parquet.abc.tmp"},         # another table's temporary
+    ["letters.parquet"],                                      # not a mapping
+])
+def test_a_crafted_commit_journal_is_refused_and_writes_nothing(tmp_path, journal):
+    """A Parquet store received from someone else is data: its journal may only rename our
+    own temporaries onto the four table files inside the store."""
+    import letterparse.store as st
+
+    store = tmp_path / "received"
+    with open_store(store) as s:
+        s.put_letter(sample_letters()[0], "1", "none")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    (store / ".letters.parquet.abc.tmp").write_bytes(b"PAR1 crafted")
+    (store / "_commit.json").write_text(json.dumps(journal))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(StoreError, match="journal"):
+        letterparse.load(store)
+    with pytest.raises(StoreError, match="journal"):
+        open_store(store)
+    assert victim.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_a_genuine_journal_is_still_rolled_forward(tmp_path):
+    from letterparse.store import commit_files
+
+    store = tmp_path / "s"
+    commit_files(store, {"letters.parquet": b"x", "errors.parquet": b"y"})
+    assert (store / "letters.parquet").read_bytes() == b"x" and not (store / "_commit.json").exists()

@@ -734,12 +734,38 @@ def commit_files(folder: Path, blobs: dict[str, bytes]) -> None:
     recover(folder)
 
 
+_STORE_FILES = tuple(f"{t}.parquet" for t in TABLES)
+
+
+def _valid_journal(folder: Path, journal_path: Path) -> dict[str, str]:
+    """The journal's renames, if every one stays inside the store: a target must be one of
+    the four table files and a source one of our temporary names for it (no separator, no
+    parent, no absolute path).  A store received from someone else is data, and must not
+    make us write anywhere else."""
+    import re
+
+    try:
+        journal = json.loads(journal_path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(str(folder), f"the commit journal {JOURNAL} is unreadable: {exc}") from exc
+    if not isinstance(journal, dict):
+        raise StoreError(str(folder), f"the commit journal {JOURNAL} is not a letterparse journal")
+    for name, tmp in journal.items():
+        ok = (
+            name in _STORE_FILES and isinstance(tmp, str)
+            and re.fullmatch(rf"\.{re.escape(name)}\.[A-Za-z0-9_]+\.tmp", tmp) is not None
+        )
+        if not ok:
+            raise StoreError(str(folder), f"refusing the commit journal {JOURNAL}: it names a file outside the store ({name!r} <- {tmp!r})")
+    return journal
+
+
 def recover(folder: Path, strays: bool = True) -> None:
     """Finish a commit whose journal was written (roll forward); with ``strays``, also
     delete the temporaries of a commit that never got that far."""
     journal_path = folder / JOURNAL
     if journal_path.exists():
-        journal = json.loads(journal_path.read_text("utf-8"))
+        journal = _valid_journal(folder, journal_path)
         for name, tmp in journal.items():
             if (folder / tmp).exists():
                 os.replace(folder / tmp, folder / name)
