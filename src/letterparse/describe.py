@@ -1,53 +1,43 @@
-"""What a document is: family, authority, dates, inspectors and grades.
+"""What a document is: family, framework, authority, dates, inspectors and grades.
 
 Everything is read from the document's own text (never its file name).  Input
 is the cleaned body lines; the functions work on a flat text of the first pages
-so that phrases broken over lines still match.
+so that phrases broken over lines still match.  Title phrases, the published-date
+line and the judgement tables are data: ``data/describe.toml``.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from importlib import resources
 
 from .model import Authority, Inspection, Line
+from .vocab import FAMILIES, FRAMEWORKS, GRADE_KEYS, GRADE_WORDS
 
-FAMILIES = ("ucra_letter", "focused_visit", "jtai_letter", "ilacs_report", "sif_report", "monitoring_visit", "other")
-GRADE_KEYS = (
-    "overall_effectiveness",
-    "impact_of_leaders",
-    "help_and_protection",
-    "children_in_care",
-    "care_leavers",
-    "adoption_performance",
-    "lscb",
-)
+__all__ = ["FAMILIES", "FRAMEWORKS", "GRADE_KEYS", "GRADE_WORDS", "Description", "describe"]
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        "january february march april may june july august september october november december".split(), start=1
-    )
-}
+_MONTH_NAMES = "January February March April May June July August September October November December".split()
+_MONTHS = {m.lower(): i for i, m in enumerate(_MONTH_NAMES, start=1)}
 _MONTHS.update({k[:3]: v for k, v in list(_MONTHS.items())})
 _MONTHS["sept"] = 9
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)"
 _DATE_TOKEN = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+({_MONTH})\.?)?(?:,?\s+(\d{{4}}))?", re.I)
 _FULL_DATE = re.compile(rf"^\s*(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\s+(\d{{4}})\s*$", re.I)
-_RANGE = rf"\d{{1,2}}(?:st|nd|rd|th)?(?:\s+{_MONTH})?(?:\s+\d{{4}})?(?:\s*(?:,|and|to|–|-|—|until)\s*\d{{1,2}}(?:st|nd|rd|th)?(?:\s+{_MONTH})?(?:\s+\d{{4}})?)*\s+{_MONTH}\s+\d{{4}}"
+_SEP = r"(?:,(?:\s*and)?|and|to|–|-|—|until)"  # between the dates of a range
+_RANGE = rf"\d{{1,2}}(?:st|nd|rd|th)?(?:\s+{_MONTH})?(?:\s+\d{{4}})?(?:\s*{_SEP}\s*\d{{1,2}}(?:st|nd|rd|th)?(?:\s+{_MONTH})?(?:\s+\d{{4}})?)*\s+{_MONTH}\s+\d{{4}}"
 
-GRADE_WORDS = {
-    "outstanding": "outstanding",
-    "good": "good",
-    "requires improvement to be good": "requires_improvement",
-    "requires improvement": "requires_improvement",
-    "require improvement to be good": "requires_improvement",
-    "require improvement": "requires_improvement",
-    "adequate": "requires_improvement",
-    "inadequate": "inadequate",
-}
 _GRADE = r"(outstanding|good|requires? improvement(?: to be good)?|inadequate)"
+
+
+@cache
+def _rules() -> dict:
+    """``data/describe.toml``: family and framework title rules, the published-date
+    line, the judgement tables."""
+    return tomllib.loads(resources.files("letterparse").joinpath("data/describe.toml").read_text("utf-8"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +48,12 @@ class Description:
     inspection: Inspection
     grades: tuple[tuple[str, str], ...]
     warnings: tuple[str, ...]
+    framework: str = "other"  # vocab.FRAMEWORKS
+    published: date | None = None  # the date the document carries: its letter date or "Published:"
+    grades_raw: tuple[tuple[str, str], ...] = ()  # same keys as grades, wording as printed
+
+
+_LETTERS = ("ucra_letter", "focused_visit", "jtai_letter", "monitoring_visit")
 
 
 def describe(lines: tuple[Line, ...]) -> Description:
@@ -68,16 +64,21 @@ def describe(lines: tuple[Line, ...]) -> Description:
     authority = detect_authority(head[:40], flat)
     if authority.name is None:
         warnings.append("authority not recognised")
-    letter_date = detect_letter_date(head[:12]) if family in ("ucra_letter", "focused_visit", "jtai_letter", "monitoring_visit") else None
+    letter_date = detect_letter_date(head[:12]) if family in _LETTERS else None
+    published = letter_date or detect_published(head[:60])
     start, end = detect_inspection_dates(flat)
-    if start is None and letter_date is not None:
-        start, end = detect_inspection_dates(flat, default_year=letter_date.year)
+    if start is None and published is not None:
+        start, end = detect_inspection_dates(flat, default_year=published.year, before=published)
     if start is None:
         warnings.append("inspection dates not found")
     whole = _flat(list(lines))  # once: the inspector and LSCB patterns read the whole document
     inspectors = detect_inspectors(lines, family, whole)
-    grades = detect_grades(_flat([ln for ln in lines if ln.page <= 2]), family, whole)
-    return Description(family, authority, letter_date, Inspection(start, end, inspectors), grades, tuple(warnings))
+    raw = detect_grades_raw(_flat([ln for ln in lines if ln.page <= 2]), family, whole)
+    grades = tuple((k, GRADE_WORDS[w]) for k, w in raw)
+    return Description(
+        family, authority, letter_date, Inspection(start, end, inspectors), grades, tuple(warnings),
+        framework=detect_framework(flat), published=published, grades_raw=raw,
+    )
 
 
 def _flat(lines: list[Line]) -> str:
@@ -97,25 +98,23 @@ def _one_space(text: str) -> str:
 
 # --- family ----------------------------------------------------------------------
 
-_FAMILY_RULES = (
-    ("other", r"area send|local area partnership|special educational needs and disabilit"),
-    ("ucra_letter", r"unannounced inspection of contact,? referral and assessment"),
-    ("jtai_letter", r"joint targeted area inspection"),
-    ("monitoring_visit", r"monitoring visit (to|of)\b"),
-    ("focused_visit", r"focused visit (to|of)\b"),
-    ("sif_report", r"inspection of services for children in need of help and\s+protection,? children\s+looked after"),
-    ("sif_report", r"review of the effectiveness of the local safeguarding children\s+board"),
-    ("ilacs_report", r"inspection of (?:[\w ,'&-]{2,80}? )?(?:children's social care services|children's services|children and families trust)"),
-)
-
-
 def detect_family(flat: str) -> str:
+    """One of vocab.FAMILIES, from the title phrases in ``data/describe.toml``."""
+    return _first_rule(flat, "family")
+
+
+def detect_framework(flat: str) -> str:
+    """One of vocab.FRAMEWORKS, from the title phrases in ``data/describe.toml``."""
+    return _first_rule(flat, "framework")
+
+
+def _first_rule(flat: str, table: str) -> str:
     low = _one_space(flat.lower())[:3000]
     best = ("other", len(low) + 1)
-    for fam, pat in _FAMILY_RULES:
+    for name, pat in _rules()[table]:
         m = re.search(pat, low)
         if m and m.start() < best[1]:
-            best = (fam, m.start())
+            best = (name, m.start())
     return best[0]
 
 
@@ -155,8 +154,28 @@ def _authority(rec, written: str) -> Authority:
 # --- dates -----------------------------------------------------------------------
 
 
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b")
+_DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)? of ({_MONTH})\b", re.I)
+_YEARLESS = rf"\d{{1,2}}(?:st|nd|rd|th)?(?:\s+{_MONTH})?(?:\s*{_SEP}\s*\d{{1,2}}(?:st|nd|rd|th)?(?:\s+{_MONTH})?)*\s+{_MONTH}\b(?!\.?,?\s*\d{{4}})"
+_MAX_FIELDWORK_DAYS = 120
+
+
+def _in_words(match: re.Match) -> str:
+    day, month, year = match.groups()
+    if not 1 <= int(month) <= 12:
+        return match.group(0)
+    return f"{int(day)} {_MONTH_NAMES[int(month) - 1]} {'20' + year if len(year) == 2 else year}"
+
+
+def _date_text(text: str) -> str:
+    """Dates as words, so that one grammar reads them all: '1/06/2015' -> '1 June 2015'
+    (day first, as England prints them), '16 of May' -> '16 May'; single spaces."""
+    return _DAY_OF_MONTH.sub(r"\1 \2", _NUMERIC_DATE.sub(_in_words, _one_space(text)))
+
+
 def parse_date(text: str) -> date | None:
-    m = _FULL_DATE.match(text)
+    """'6 May 2019', '6th May 2019', '10/08/2015' (the whole text) -> date."""
+    m = _FULL_DATE.match(_date_text(text))
     if not m:
         return None
     return _mk(m.group(1), m.group(2), m.group(3))
@@ -171,9 +190,9 @@ def _mk(day: str, month: str, year: str) -> date | None:
 
 def parse_date_range(text: str) -> tuple[date | None, date | None]:
     """'29 and 30 June 2010', '6 to 10 February 2023', '27 September to 8 October 2021',
-    '14 January 2014 – 5 February 2014', '23 April–18 May 2018' -> (start, end)."""
-    toks = [(d, m, y) for d, m, y in _DATE_TOKEN.findall(text)]
-    toks = [t for t in toks if t[1] or t[2] or True]
+    '14 January 2014 – 5 February 2014', '23 April–18 May 2018', '1/06/2015 – 25/06/2015'
+    -> (start, end)."""
+    toks = _DATE_TOKEN.findall(_date_text(text))
     if not toks:
         return None, None
     # fill missing month/year from the right
@@ -191,37 +210,69 @@ def parse_date_range(text: str) -> tuple[date | None, date | None]:
     return _mk(*first), _mk(*last)
 
 
+def _fieldwork(start: date | None, end: date | None) -> tuple[date, date] | None:
+    """(start, end) if it reads as one inspection's fieldwork (under 120 days).  A start
+    whose year is a slip for the end's ('24 October 2022 to 25 October 2023') takes the
+    end's year, if that puts it before the end."""
+    if start is None or end is None:
+        return None
+    if not 0 <= (end - start).days < _MAX_FIELDWORK_DAYS and end.year - start.year == 1:
+        try:
+            start = start.replace(year=end.year)
+        except ValueError:
+            return None
+        if start >= end:
+            return None
+    return (start, end) if 0 <= (end - start).days < _MAX_FIELDWORK_DAYS else None
+
+
 _INSPECTION_DATE_PATTERNS = (
     rf"inspection dates?:?\s*({_RANGE})",
-    rf"(?:conducted|carried out|undertaken|took place|visit|inspection|services)\s+(?:on|from|between)\s+({_RANGE})",
-    rf"\bon\s+({_RANGE})",
-    rf"(?:from|between)\s+({_RANGE})",
+    rf"(?:conducted|carried out|undertaken|took place|visit|inspection|services)\s+(?:on|from|between)\s+(?:the\s+)?({_RANGE})",
+    rf"\bon\s+(?:the\s+)?({_RANGE})",
+    rf"(?:from|between)\s+(?:the\s+)?({_RANGE})",
 )
 
 
-def detect_inspection_dates(flat: str, default_year: int | None = None) -> tuple[date | None, date | None]:
-    """Fieldwork dates.  With ``default_year`` (the letter's), also 'between 16 May and
-    20 May', as 2016 JTAI letters print them."""
-    text = _one_space(flat)
+def detect_inspection_dates(
+    flat: str, default_year: int | None = None, before: date | None = None
+) -> tuple[date | None, date | None]:
+    """Fieldwork dates.  With ``default_year`` (the letter's), only year-less ranges:
+    'between 16 May and 20 May' (2016 JTAI letters), 'on 13 and 14 July'; a range that
+    would end after ``before`` (the letter date) is taken from the year before."""
+    text = _date_text(flat)
     if default_year is not None:
-        m = re.search(rf"(?:between|from)\s+(\d{{1,2}}(?:\s+{_MONTH})?\s+(?:and|to|–|-)\s+\d{{1,2}}\s+{_MONTH})(?!\s+\d{{4}})", text, re.I)
-        if m:
-            start, end = parse_date_range(f"{m.group(1)} {default_year}")
-            if start and end and start <= end:
-                return start, end
+        m = re.search(rf"\b(?:between|from|on)\s+(?:the\s+)?({_YEARLESS})", text, re.I)
+        if m is None:
+            return None, None
+        for year in (default_year, default_year - 1):
+            found = _fieldwork(*parse_date_range(f"{m.group(1)} {year}"))
+            if found and (before is None or found[1] <= before):
+                return found
         return None, None
     for pat in _INSPECTION_DATE_PATTERNS:
         m = re.search(pat, text, re.I)
-        if m:
-            start, end = parse_date_range(m.group(1))
-            if start and end and start <= end and (end - start).days < 120:
-                return start, end
+        found = _fieldwork(*parse_date_range(m.group(1))) if m else None
+        if found:
+            return found
     return None, None
 
 
 def detect_letter_date(lines: list[Line]) -> date | None:
+    """A letter's date: the first of its first lines that is a date and nothing else."""
     for ln in lines:
         d = parse_date(ln.text)
+        if d:
+            return d
+    return None
+
+
+def detect_published(lines: list[Line]) -> date | None:
+    """The date of a line that prints it: 'Report published: 10/08/2015', 'Published: 3 July 2009'."""
+    (prefix,) = _rules()["published"]
+    for ln in lines:
+        m = re.match(prefix, ln.text.strip(), re.I)
+        d = parse_date(ln.text.strip()[m.end():]) if m else None
         if d:
             return d
     return None
@@ -307,40 +358,27 @@ def detect_inspectors(lines: tuple[Line, ...], family: str, flat: str | None = N
 
 # --- grades ----------------------------------------------------------------------
 
-_GRADE_PATTERNS = {
-    "ilacs_report": (
-        ("impact_of_leaders", rf"impact of leaders on social work practice with\s+children and families:?\s*(?:is:?\s*)?{_GRADE}"),
-        ("help_and_protection", rf"children who need help\s+and\s+protection:?\s*(?:is:?\s*)?{_GRADE}"),
-        ("children_in_care", rf"children in care(?:\s+and\s+care\s+leavers)?:?\s*(?:is:?\s*)?{_GRADE}"),
-        ("care_leavers", rf"progress of (?:children )?care leavers:?\s*(?:is:?\s*)?{_GRADE}"),
-        ("overall_effectiveness", rf"overall effectiveness:?\s*{_GRADE}"),
-    ),
-    "sif_report": (
-        ("help_and_protection", rf"children who need help and\s+protection\s*{_GRADE}"),
-        ("children_in_care", rf"children looked after and\s+achieving\s+permanence\s*{_GRADE}"),
-        ("adoption_performance", rf"adoption performance\s*{_GRADE}"),
-        ("care_leavers", rf"experiences and progress of\s+care leavers\s*{_GRADE}"),
-        ("impact_of_leaders", rf"leadership, management and\s+governance\s*{_GRADE}"),
-        ("overall_effectiveness", rf"(?:overall judgement is|children's services in [\w ,'-]+? (?:are |is )?)\s*{_GRADE}"),
-        ("lscb", rf"(?:safeguarding children board(?: \(lscb\))?|the lscb) (?:is |are )?{_GRADE}"),
-    ),
-}
-
-
 def detect_grades(flat: str, family: str, whole: str = "") -> tuple[tuple[str, str], ...]:
-    """Grades from the judgement table on the first pages; the LSCB's, which some
-    SIF reports give only in the body, from the whole text."""
-    pats = _GRADE_PATTERNS.get(family)
+    """Harmonised grades (vocab.GRADES) of :func:`detect_grades_raw`."""
+    return tuple((k, GRADE_WORDS[w]) for k, w in detect_grades_raw(flat, family, whole))
+
+
+def detect_grades_raw(flat: str, family: str, whole: str = "") -> tuple[tuple[str, str], ...]:
+    """Grades as printed (lower case, single spaces), in vocab.GRADE_KEYS order, from the
+    judgement table on the first pages; the LSCB's, which some SIF reports give only in
+    the body, from the whole text.  Patterns: ``data/describe.toml`` ``[grades]``."""
+    pats = _rules()["grades"].get(family)
     if not pats:
         return ()
     text = _one_space(flat.lower())
     full = None  # the whole text, flattened only when the LSCB grade is not on the first pages
     found = {}
     for key, pat in pats:
+        pat = pat.replace("{grade}", _GRADE)
         m = re.search(pat, text)
         if m is None and key == "lscb" and whole:
             full = _one_space(whole.lower()) if full is None else full
             m = re.search(pat, full)
         if m:
-            found[key] = GRADE_WORDS[m.group(1)]
+            found[key] = _one_space(m.group(1))
     return tuple((k, found[k]) for k in GRADE_KEYS if k in found)

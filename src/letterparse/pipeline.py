@@ -33,10 +33,13 @@ def parse(
         source=Source(str(path), raw.sha256, len(raw.pages), raw.backend),
         text=text,
         family=desc.family,
+        framework=desc.framework,
         authority=desc.authority,
         letter_date=desc.letter_date,
+        published=desc.published,
         inspection=desc.inspection,
         grades=desc.grades,
+        grades_raw=desc.grades_raw,
         sections=sections,
         warnings=tuple(warnings),
     )
