@@ -6,7 +6,8 @@ unitaries, metropolitan and London boroughs, City of London, Isles of Scilly), i
 the ones abolished since.  Sources, all MIT (see src/letterparse/data/README.md):
 
 - provider_data_lookup.csv (data-to-insight): the 156 authorities Ofsted lists, with DfE
-  and ONS codes, region and statistical neighbours.  Canonical names come from here.
+  and ONS codes, region and statistical neighbours (the current and the previous list,
+  closest first).  Canonical names come from here.
 - uk_local_authorities_current.csv and lookup_name_to_registry.csv (mySociety): official
   and alternative names, GSS codes (current and former), start/end dates, replacements;
   and the abolished authorities the provider lookup lacks.
@@ -38,7 +39,7 @@ LOOKUPS = ROOT.parent / "shared" / "corpus" / "lookups"
 OUT = ROOT / "src" / "letterparse" / "data" / "authorities.csv"
 COLUMNS = (
     "name", "ons_code", "la_code", "region", "start", "end",
-    "successors", "former_ons_codes", "aliases", "stat_neighbours",
+    "successors", "former_ons_codes", "aliases", "stat_neighbours", "stat_neighbours_previous",
 )  # fmt: skip
 
 # mySociety local-authority-type of upper-tier English authorities.
@@ -113,7 +114,7 @@ def new_record(name: str, ons_code: str = "", la_code: str = "", region: str = "
     return {
         "name": name, "ons_code": ons_code, "la_code": la_code, "region": region,
         "codes": [],  # mySociety register codes
-        "names": [], "stat_neighbours": [], "successor_codes": [], "start": None, "end": None,
+        "names": [], "stat_neighbours": [], "stat_neighbours_previous": [], "successor_codes": [], "start": None, "end": None,
     }  # fmt: skip
 
 
@@ -164,6 +165,7 @@ def build(lookups: Path) -> list[dict[str, str]]:
             *scraper_names.get(p["urn"], []),
         ]
         rec["stat_neighbours"] = split_codes(p["stat_neighbours"])
+        rec["stat_neighbours_previous"] = split_codes(p["stat_neighbours_previous"])
         records[rec["name"]] = rec
         name_by_code[code] = rec["name"]
 
@@ -228,6 +230,7 @@ def to_row(rec: dict, society: dict, registry_names: dict) -> dict[str, str]:
         "former_ons_codes": ";".join(sorted(set(former) - {rec["ons_code"], ""})),
         "aliases": "|".join(dedupe([n for n in names if n.strip()], rec["name"])),
         "stat_neighbours": ";".join(rec["stat_neighbours"]),
+        "stat_neighbours_previous": ";".join(rec["stat_neighbours_previous"]),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -52,3 +52,51 @@ def sample_letters() -> list[Letter]:
 
 def with_theme(l: Letter, theme: str) -> Letter:
     return l.with_findings({f.id: replace(f, themes=(ThemeScore(theme, 0.9),)) for f in l.findings})
+
+
+# --- frames by hand (the shape of letterparse.load's output, without a store) -----------
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One document for ``frames``: the authority by its gazetteer name, findings as
+    ``(polarity, themes)`` or ``(polarity, themes, role)``."""
+
+    sha: str
+    authority: str | None
+    year: int | None
+    findings: tuple = ()
+    family: str = "ilacs_report"
+    framework: str = "ilacs"
+    overall: str | None = None
+
+
+def frames(docs: list[Doc]) -> dict:
+    """``letters``, ``findings`` and ``judgement_findings`` frames for ``docs``; codes
+    and region come from the packaged gazetteer."""
+    import pandas as pd
+
+    from letterparse.gazetteer import load_gazetteer
+
+    g = load_gazetteer()
+    letters, findings = [], []
+    for d in docs:
+        rec = g.by_name(d.authority) if d.authority else None
+        letters.append({
+            "sha256": d.sha, "path": f"/x/{d.sha}.pdf", "family": d.family, "framework": d.framework,
+            "authority": d.authority, "ons_code": rec.ons_code if rec else None, "la_code": rec.la_code if rec else None,
+            "region": rec.region if rec else None, "year": d.year, "overall": d.overall,
+        })
+        for i, (pol, themes, *role) in enumerate(d.findings, start=1):
+            findings.append({
+                "sha256": d.sha, "section_id": "s1", "finding_id": f"s1.f{i}", "ordinal": i, "kind": "improvements",
+                "role": role[0] if role else "judgement", "marker": "bullet", "polarity": pol, "themes": list(themes),
+            })
+    lf = pd.DataFrame(letters, columns=["sha256", "path", "family", "framework", "authority", "ons_code", "la_code",
+                                        "region", "year", "overall"])
+    lf["year"] = lf["year"].astype("Int64")
+    ff = pd.DataFrame(findings, columns=["sha256", "section_id", "finding_id", "ordinal", "kind", "role", "marker",
+                                         "polarity", "themes"])
+    doc_cols = ["sha256", "authority", "ons_code", "la_code", "region", "family", "framework", "year", "overall"]
+    jf = ff[ff["role"] == "judgement"].merge(lf[doc_cols], on="sha256")
+    return {"letters": lf, "findings": ff, "judgement_findings": jf.reset_index(drop=True)}

@@ -17,7 +17,7 @@ COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands
 
 
 def test_commands_are_the_documented_ones():
-    assert set(COMMANDS) >= {"extract", "batch", "compare", "evaluate", "train", "fetch"}
+    assert set(COMMANDS) >= {"extract", "batch", "compare", "evaluate", "train", "fetch", "timeline", "transitions", "recurring"}
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -51,6 +51,14 @@ def test_extract_explain_adds_terms():
     f = json.loads(result.stdout)["sections"][1]["findings"][0]
     assert set(f["explain"]) == {"scores", "terms"}
     assert any(f["explain"]["terms"].values())
+
+
+def test_version_names_the_package_and_parser_versions():
+    from letterparse import PARSER_VERSION, __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"letterparse {__version__} (parser {PARSER_VERSION})"
 
 
 def test_python_dash_m_works():

@@ -22,8 +22,18 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import PARSER_VERSION, __version__
+
+        typer.echo(f"letterparse {__version__} (parser {PARSER_VERSION})")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main() -> None:
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
     """Turn Ofsted children's-services inspection letters and reports into structured data."""
 
 
@@ -161,30 +171,45 @@ def batch(
 @app.command()
 def compare(
     store: Annotated[Path, typer.Argument(help="A store written by `letterparse batch`.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Table: FILE.csv or FILE.md.")],
-    by: Annotated[Optional[list[str]], typer.Option("--by", help="Group by authority, year and/or region (repeat).")] = None,
+    out: Annotated[str, typer.Option("--out", "-o", help="Table: FILE.csv, FILE.md, FILE.json, or - for stdout.")] = "-",
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv, md or json (default: from --out; csv for -).")] = None,
+    by: Annotated[Optional[list[str]], typer.Option("--by", help="Group by authority, region, family, framework, year, grade (repeat; default authority and year, or year with --authority).")] = None,
+    all_findings: Annotated[bool, typer.Option("--all-findings", help="Count every finding, not only judgement findings.")] = False,
+    family: Annotated[Optional[list[str]], typer.Option("--family", help="Only this document family (repeat).")] = None,
+    framework: Annotated[Optional[list[str]], typer.Option("--framework", help="Only this inspection framework (repeat).")] = None,
     region: Annotated[Optional[str], typer.Option(help="Only this region.")] = None,
-    family: Annotated[Optional[str], typer.Option(help="Only this document family.")] = None,
-    theme: Annotated[Optional[str], typer.Option(help="Only this theme.")] = None,
-    polarity: Annotated[Optional[str], typer.Option(help="Only this polarity (strength, weakness, neutral).")] = None,
+    theme: Annotated[Optional[str], typer.Option(help="Only this theme's rows (shares keep their denominators).")] = None,
+    polarity: Annotated[Optional[str], typer.Option(help="Only this polarity (strength, satisfactory, weakness, priority, neutral).")] = None,
+    authority: Annotated[Optional[str], typer.Option(help="Only this authority (name or ONS code).")] = None,
+    vs: Annotated[Optional[list[str]], typer.Option("--vs", help="With --authority, add rows for its neighbours, region or england (repeat).")] = None,
+    min_n: Annotated[int, typer.Option("--min-n", min=0, help="Flag rows with n below this in the small_n column.")] = 10,
     heatmap: Annotated[Optional[Path], typer.Option(help="Write an authorities x themes heatmap (PNG).")] = None,
     trends: Annotated[Optional[Path], typer.Option(help="Write theme shares over years (PNG).")] = None,
     html: Annotated[Optional[Path], typer.Option("--html", help="Write one self-contained HTML report.")] = None,
 ) -> None:
-    """Theme counts and shares per authority and year, as a table and plots.
+    """Theme shares of judgement findings per group, with n and a 95% Wilson interval.
 
-    Example: letterparse compare letters.duckdb --by authority --by year --out cmp.csv --heatmap h.png
+    Each row: n (the group's findings of that polarity), letters, findings (those with
+    the theme), share, ci_low, ci_high and small_n (n below --min-n).  --authority with
+    --vs adds the same figures for its statistical neighbours, the rest of its region and
+    the rest of England (same filters, same years), told apart by the group column.
+
+    Example: letterparse compare letters.duckdb --authority Newham --vs neighbours --vs england --polarity weakness --out cmp.csv
     """
     from .compare import compare as run
 
     try:
         table = run(
-            store, out, by or ["authority", "year"], region=region, family=family, theme=theme,
-            polarity=polarity, heatmap=heatmap, trends=trends, html_out=html,
+            store, out, by, fmt=fmt, family=family, framework=framework, region=region, theme=theme,
+            polarity=polarity, authority=authority, vs=vs or (), min_n=min_n, all_findings=all_findings,
+            heatmap=heatmap, trends=trends, html_out=html,
         )
     except (LetterparseError, ValueError) as exc:
         _fail(str(exc))
-    typer.echo(f"{len(table)} rows -> {out}", err=True)
+    except OSError as exc:
+        _fail(f"cannot write {exc.filename or out}: {exc.strerror or exc}")
+    if out != "-":
+        typer.echo(f"{len(table)} rows -> {out}", err=True)
 
 
 @app.command()
@@ -227,3 +252,78 @@ def train(
 
     card = run(corpus, labels, out)
     typer.echo(model_card_markdown(card))
+
+
+# --- authorities over time: timeline, transitions, recurring ------------------------
+
+StoreArg = Annotated[Path, typer.Argument(help="A store written by `letterparse batch`.", show_default=False)]
+TableOut = Annotated[str, typer.Option("--out", "-o", help="FILE.csv, FILE.md, FILE.json, or - for stdout.")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help="csv, md or json (default: from the --out suffix; csv for -).")]
+
+
+def _table_command(out: str, fmt: str | None, build) -> None:
+    """Check the output first, build the table, write it; typed errors become one line."""
+    from .tables import check_out, write_table
+
+    try:
+        check_out(out, fmt)
+        table = build()
+        write_table(table, out, fmt)
+    except (LetterparseError, ValueError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
+    if out != "-":
+        typer.echo(f"{len(table)} rows -> {out}", err=True)
+
+
+@app.command()
+def timeline(
+    store: StoreArg,
+    out: TableOut = "-",
+    authority: Annotated[Optional[str], typer.Option(help="One authority (name or GSS code), with the authorities it took over from.")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Each document in date order: grade, previous graded inspection, direction, finding counts.
+
+    Counts are of judgement findings (strength / weakness / priority) with the most frequent
+    weakness themes; --authority includes the authorities it took over from.
+
+    Example: letterparse timeline letters.duckdb --authority "North Northamptonshire" --out nn.md
+    """
+    from .timeline import timeline as run
+
+    _table_command(out, fmt, lambda: run(store, authority=authority))
+
+
+@app.command()
+def transitions(store: StoreArg, out: TableOut = "-", fmt: FormatOpt = None) -> None:
+    """Previous -> current overall grade, with counts, shares and 95% Wilson intervals.
+
+    One block for all transitions and one per framework pair (sif -> ilacs, ilacs -> ilacs).
+
+    Example: letterparse transitions letters.duckdb --out transitions.csv
+    """
+    from .timeline import transitions as run
+
+    _table_command(out, fmt, lambda: run(store))
+
+
+@app.command()
+def recurring(
+    store: StoreArg,
+    out: TableOut = "-",
+    min_events: Annotated[int, typer.Option("--min-events", min=2, help="Consecutive judgement events a run needs.")] = 2,
+    england: Annotated[bool, typer.Option("--england", help="Instead: per theme, the share of authorities with it recurring.")] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Weakness themes that come back, per authority and theme, with the evidence.
+
+    A run is consecutive judgement events (any family, in date order) that each have a
+    weakness or priority finding of the theme; evidence lists finding ids and pages.
+
+    Example: letterparse recurring letters.duckdb --out recurring.csv
+    """
+    from .timeline import recurring as run, recurring_england
+
+    _table_command(out, fmt, lambda: (recurring_england if england else run)(store, min_events))

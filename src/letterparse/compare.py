@@ -1,17 +1,30 @@
-"""Compare authorities over time: tidy theme tables, a heatmap, trend plots, one HTML page.
+"""Compare authorities over time: theme tables with denominators and intervals, plots, one HTML page.
 
 The only module that imports matplotlib (Agg backend, inside functions).
 
-The tidy table has one row per group, theme and polarity::
+The table has one row per group, theme and polarity::
 
-    authority, ons_code, region, year, theme, polarity, findings, share
+    [group,] <the --by columns>, theme, polarity, n, letters, findings, share, ci_low, ci_high, small_n
 
-``findings`` counts the group's findings of that polarity with that theme (a
-finding with several themes counts once for each); ``share`` divides it by the
-number of the group's findings of that polarity (each finding once).  A
-finding with no themes (no theme model yet) has theme ``unclassified``.
-Columns not in the grouping are empty (``ons_code`` and ``region`` follow
-``authority`` when it is grouped).
+* It counts **judgement** findings (the store's ``judgement_findings``: the
+  inspectors' evaluation, not area statistics, method or the summary for
+  children); ``all_findings=True`` counts every finding instead.
+* ``n`` is the number of the group's findings of that polarity (each finding
+  once), ``letters`` the number of documents they come from, ``findings`` the
+  number of them with that theme (a finding with several themes counts once
+  for each), ``share`` = findings / n, and ``ci_low``, ``ci_high`` a 95% Wilson
+  score interval for the share.  ``small_n`` is ``n < min_n``.  A finding with
+  no themes (no theme model) has theme ``unclassified``.
+* The ``--by`` columns come in the order of :data:`GROUPINGS`; ``authority``
+  brings ``ons_code`` and ``region`` with it.  ``grade`` is the inspection's
+  harmonised overall grade (empty for ungraded documents).
+* With ``authority`` given, rows are for that authority (``group`` =
+  ``authority``) and, for each of ``vs``, for its statistical neighbours
+  (the gazetteer's list), the other authorities of its region, or every other
+  authority (``neighbours``, ``region``, ``england``), each pooled, with the
+  same filters and only the years in which the authority has findings.  Every
+  group then lists every theme seen in any group for the same keys and
+  polarity, zeros included, so the rows line up.
 """
 
 from __future__ import annotations
@@ -23,14 +36,115 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .errors import StoreError
 from .io import write_atomic
+from .stats import wilson
+from .tables import check_out, to_markdown, write_table  # noqa: F401  (write_table, to_markdown: re-exported)
+from .train import THEMES
+from .vocab import FAMILIES, FRAMEWORKS, GRADES, POLARITIES
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
+    from .gazetteer import AuthorityRecord
+
 UNCLASSIFIED = "unclassified"
 UNKNOWN = "(unknown)"
-GROUPINGS = ("authority", "region", "year")
-COLUMNS = ["authority", "ons_code", "region", "year", "theme", "polarity", "findings", "share"]
+GROUPINGS = ("authority", "region", "family", "framework", "year", "grade")
+VS = ("neighbours", "region", "england")
+GROUPS = ("authority", *VS)
+ALL_THEMES = (*THEMES, UNCLASSIFIED)
+STATS = ["theme", "polarity", "n", "letters", "findings", "share", "ci_low", "ci_high", "small_n"]
+COLUMNS = ["authority", "ons_code", "region", "year", *STATS]  # the default grouping's columns
+_SOURCE = {"grade": "overall"}  # --by key -> store column, where they differ
+_LACKS = "re-run letterparse batch with this version"
+
+# --- options --------------------------------------------------------------------------
+
+
+def _choose(what: str, values: Iterable[str], valid: Iterable[str]) -> tuple[str, ...]:
+    """``values`` lower-cased, each checked against ``valid``; ``ValueError`` lists the valid ones."""
+    valid = tuple(valid)
+    out = []
+    for v in values:
+        key = v.strip().lower()
+        if key not in valid:
+            raise ValueError(f"unknown {what} {v!r}; use one of: {', '.join(valid)}")
+        out.append(key)
+    return tuple(dict.fromkeys(out))
+
+
+def _many(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def resolve_authority(name_or_code: str) -> AuthorityRecord:
+    """The gazetteer record for a name (any case, usual affixes) or an ONS or DfE code."""
+    from .gazetteer import load_gazetteer
+
+    g = load_gazetteer()
+    text = name_or_code.strip()
+    rec = g.by_ons(text) or g.by_la_code(text) or g.by_name(text) or g.resolve(text)
+    if rec is None:
+        raise ValueError(f"unknown authority {name_or_code!r}; give its name or its ONS code (e.g. E09000025)")
+    return rec
+
+
+def _grouping_error(by) -> None:
+    bad = [b for b in _many(by) if b.strip().lower() not in GROUPINGS]
+    if bad:
+        raise ValueError(f"cannot group by {', '.join(bad)}; use one of: {', '.join(GROUPINGS)}")
+
+
+class _Query:
+    """The validated options of :func:`theme_table`."""
+
+    def __init__(self, by, *, family, framework, region, theme, polarity, authority, vs, min_n, all_findings):
+        self.authority = resolve_authority(authority) if authority is not None else None
+        default = ("year",) if self.authority is not None else ("authority", "year")
+        if by is not None:
+            _grouping_error(by)
+        wanted = default if by is None else tuple(b.strip().lower() for b in _many(by))
+        self.by = tuple(g for g in GROUPINGS if g in wanted)
+        self.families = _choose("family", _many(family), FAMILIES)
+        self.frameworks = _choose("framework", _many(framework), FRAMEWORKS)
+        self.theme = _choose("theme", _many(theme), ALL_THEMES)[0] if theme is not None else None
+        self.polarity = _choose("polarity", _many(polarity), POLARITIES)[0] if polarity is not None else None
+        self.vs = _choose("comparison", _many(vs), VS)
+        self.region = region
+        self.min_n = int(min_n)
+        self.all_findings = all_findings
+        if self.vs and self.authority is None:
+            raise ValueError("--vs needs --authority (the authority to compare)")
+        if self.authority is not None:
+            clash = [g for g in ("authority", "region") if g in self.by]
+            if clash:
+                raise ValueError(f"with --authority, rows are pooled per group: cannot also group by {', '.join(clash)}")
+            if region is not None:
+                raise ValueError("give --region or --authority, not both")
+
+    def columns(self) -> list[str]:
+        """Store columns the query reads."""
+        cols = ["sha256", "finding_id", "polarity", "themes", "authority", "ons_code", "region", "year"]
+        for key, used in (("family", self.families), ("framework", self.frameworks)):
+            if used or key in self.by:
+                cols.append(key)
+        if "grade" in self.by:
+            cols.append("overall")
+        return cols
+
+    def key_columns(self) -> list[str]:
+        """The grouping's columns in the table (authority brings ons_code and region)."""
+        out: list[str] = []
+        for g in self.by:
+            if g == "authority":
+                out += ["authority", "ons_code", "region"]
+            elif g not in out:
+                out.append(g)
+        return out
+
+
+# --- the store ------------------------------------------------------------------------
 
 
 def _frames(store: str | Path | Mapping[str, pandas.DataFrame]) -> Mapping[str, pandas.DataFrame]:
@@ -41,89 +155,200 @@ def _frames(store: str | Path | Mapping[str, pandas.DataFrame]) -> Mapping[str, 
     return load(store)
 
 
+def _name(store: object) -> str:
+    return "frames" if isinstance(store, Mapping) else str(store)
+
+
+def _need(df: pandas.DataFrame, cols: Iterable[str], table: str, source: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise StoreError(source, f"store lacks {', '.join(missing)} in {table}: {_LACKS}")
+
+
+def _findings(frames: Mapping[str, pandas.DataFrame], q: _Query, source: str) -> pandas.DataFrame:
+    """One row per finding with the columns the query needs."""
+    import pandas as pd
+
+    cols = q.columns()
+    if q.all_findings:
+        for t in ("letters", "findings"):
+            if t not in frames:
+                raise StoreError(source, f"store lacks {t}: {_LACKS}")
+        doc = [c for c in cols if c not in ("finding_id", "polarity", "themes")]
+        _need(frames["findings"], cols[:4], "findings", source)
+        _need(frames["letters"], doc, "letters", source)
+        f = frames["findings"][cols[:4]].merge(frames["letters"][doc], on="sha256")
+    else:
+        if "judgement_findings" not in frames:
+            raise StoreError(source, f"store lacks judgement_findings: {_LACKS}")
+        _need(frames["judgement_findings"], cols, "judgement_findings", source)
+        f = frames["judgement_findings"][cols].copy()
+    f["year"] = pd.to_numeric(f["year"], errors="coerce").astype("Int64")
+    f["themes"] = f["themes"].map(_theme_list)
+    if q.families:
+        f = f[f["family"].isin(q.families)]
+    if q.frameworks:
+        f = f[f["framework"].isin(q.frameworks)]
+    if q.region is not None:
+        f = f[f["region"].fillna("").str.lower() == q.region.strip().lower()]
+    if q.polarity is not None:
+        f = f[f["polarity"] == q.polarity]
+    f = f.rename(columns={col: key for key, col in _SOURCE.items()})
+    return f.assign(finding=f["sha256"] + "/" + f["finding_id"]).reset_index(drop=True)
+
+
+def _theme_list(ts: object) -> list[str]:
+    if isinstance(ts, str):
+        return [ts]
+    return list(ts) if hasattr(ts, "__iter__") else []
+
+
+# --- the table ------------------------------------------------------------------------
+
+
+def _counts(f: pandas.DataFrame, keys: list[str]) -> tuple[pandas.DataFrame, pandas.DataFrame]:
+    """Denominators (keys + polarity -> n, letters) and counts (keys + polarity + theme -> findings)."""
+    k = keys + ["polarity"]
+    denom = f.groupby(k, dropna=False).agg(n=("finding", "nunique"), letters=("sha256", "nunique")).reset_index()
+    t = f.assign(theme=f["themes"].map(lambda ts: list(dict.fromkeys(ts)) or [UNCLASSIFIED])).explode("theme")
+    counts = t.groupby(k + ["theme"], dropna=False)["finding"].nunique().rename("findings").reset_index()
+    return denom, counts
+
+
+def _canonical(f: pandas.DataFrame) -> list[str | None]:
+    """Each row's authority as the gazetteer names it (by ONS code, else by name)."""
+    from .gazetteer import load_gazetteer
+
+    g = load_gazetteer()
+    memo: dict[tuple, str | None] = {}
+    out = []
+    for a, o in zip(f["authority"], f["ons_code"]):
+        key = (a, o)
+        if key not in memo:
+            rec = (g.by_ons(o) if isinstance(o, str) and o else None) or (g.resolve(a) if isinstance(a, str) and a else None)
+            memo[key] = rec.name if rec else (a if isinstance(a, str) else None)
+        out.append(memo[key])
+    return out
+
+
+def _groups(f: pandas.DataFrame, q: _Query) -> dict[str, pandas.DataFrame]:
+    """The authority's findings and those of each comparison group (same years)."""
+    from .gazetteer import load_gazetteer
+
+    import pandas as pd
+
+    rec = q.authority
+    canon = pd.Series(_canonical(f), index=f.index, dtype="object")
+    mine = f[canon == rec.name]
+    if mine.empty:
+        raise ValueError(f"{rec.name}: no {'' if q.all_findings else 'judgement '}findings in this store with these filters")
+    years = set(mine["year"].dropna())
+    others = f[canon.notna() & (canon != rec.name) & f["year"].isin(years)]
+    groups = {"authority": mine}
+    for vs in q.vs:
+        if vs == "neighbours":
+            names = {n.name for n in load_gazetteer().neighbours(rec)}
+            groups[vs] = others[canon[others.index].isin(names)]
+        elif vs == "region":
+            groups[vs] = others[others["region"] == rec.region]
+        else:
+            groups[vs] = others
+    return groups
+
+
+def _zero_filled(denom: pandas.DataFrame, counts: pandas.DataFrame, keys: list[str]) -> pandas.DataFrame:
+    """Every (group, keys, polarity) with every theme seen for those keys and polarity."""
+    k = keys + ["polarity"]
+    themes = counts[k + ["theme"]].drop_duplicates()
+    full = denom.merge(themes, on=k, how="inner")
+    full = full.merge(counts, on=["group"] + k + ["theme"], how="left")
+    full["findings"] = full["findings"].fillna(0)
+    return full
+
+
+def _empty(columns: list[str]) -> pandas.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
 def theme_table(
     store: str | Path | Mapping[str, pandas.DataFrame],
-    by: Iterable[str] = ("authority", "year"),
+    by: Iterable[str] | None = None,
     *,
+    family: str | Iterable[str] | None = None,
+    framework: str | Iterable[str] | None = None,
     region: str | None = None,
-    family: str | None = None,
     theme: str | None = None,
     polarity: str | None = None,
+    authority: str | None = None,
+    vs: Iterable[str] = (),
+    min_n: int = 10,
+    all_findings: bool = False,
 ) -> pandas.DataFrame:
-    """The tidy table for a store (a path or the frames of :func:`letterparse.load`)."""
+    """The theme table for a store (a path, or the frames of :func:`letterparse.load`).
+
+    ``by`` defaults to authority and year (year alone with ``authority``).
+    Options are checked before the store is read; unknown values raise
+    ``ValueError`` listing the valid ones (matched ignoring case).  ``theme``
+    keeps the denominators: it only drops other themes' rows.
+
+    >>> theme_table("letters.duckdb", by=["framework", "year"], polarity="weakness")  # doctest: +SKIP
+    >>> theme_table("letters.duckdb", authority="Newham", vs=["neighbours", "england"])  # doctest: +SKIP
+    """
+    q = _Query(by, family=family, framework=framework, region=region, theme=theme, polarity=polarity,
+               authority=authority, vs=vs, min_n=min_n, all_findings=all_findings)
+    return _table(_frames(store), q, _name(store))
+
+
+def _table(frames: Mapping[str, pandas.DataFrame], q: _Query, source: str) -> pandas.DataFrame:
     import pandas as pd
 
-    by = list(dict.fromkeys(by))
-    bad = [b for b in by if b not in GROUPINGS]
-    if bad:
-        raise ValueError(f"cannot group by {', '.join(bad)}; use {', '.join(GROUPINGS)}")
-    frames = _frames(store)
-    letters = frames["letters"][["sha256", "family", "authority", "ons_code", "region", "year"]].copy()
-    letters["authority"] = letters["authority"].fillna(UNKNOWN)
-    letters["region"] = letters["region"].fillna(UNKNOWN)
-    if region is not None:
-        letters = letters[letters["region"].str.lower() == region.lower()]
-    if family is not None:
-        letters = letters[letters["family"] == family]
-    f = frames["findings"][["sha256", "finding_id", "polarity", "themes"]].merge(letters, on="sha256")
-    f["finding"] = f["sha256"] + "/" + f["finding_id"]
-    if polarity is not None:
-        f = f[f["polarity"] == polarity]
-    keys = by + ["polarity"]
-    if f.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
-    f = f.assign(theme=f["themes"].map(lambda ts: list(ts) if len(ts) else [UNCLASSIFIED])).explode("theme")
-    f["year"] = f["year"].astype("Int64")
-    denom = f.drop_duplicates("finding").groupby(keys, dropna=False).size().rename("total")
-    counts = f.groupby(keys + ["theme"], dropna=False).size().rename("findings").reset_index()
-    t = counts.merge(denom.reset_index(), on=keys, how="left")
-    t["share"] = t["findings"] / t["total"]
-    if theme is not None:
-        t = t[t["theme"] == theme]
-    if "authority" in by:
-        # One ons_code/region per authority (the first seen), so they never split a group.
-        info = letters.sort_values("sha256").drop_duplicates("authority").set_index("authority")
-        t["ons_code"] = t["authority"].map(info["ons_code"])
-        if "region" not in by:
-            t["region"] = t["authority"].map(info["region"])
-    for c in COLUMNS:
-        if c not in t.columns:
-            t[c] = None
-    t = t[COLUMNS].sort_values(["authority", "region", "year", "polarity", "theme"], na_position="first")
-    t["findings"] = t["findings"].astype(int)
-    return t.reset_index(drop=True)
-
-
-# --- tables -------------------------------------------------------------------------
-
-
-def _cell(v: object) -> str:
-    import pandas as pd
-
-    if v is None or (not isinstance(v, (list, tuple)) and pd.isna(v)):
-        return ""
-    if isinstance(v, float):
-        return f"{v:.4f}"
-    return str(v).replace("|", "\\|")
-
-
-def to_markdown(table: pandas.DataFrame) -> str:
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "|".join("---" for _ in table.columns) + "|"]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def write_table(table: pandas.DataFrame, path: str | Path) -> None:
-    """CSV (``.csv``) or a markdown table (``.md``), written atomically."""
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        write_atomic(p, table.to_csv(index=False, float_format="%.6g"))
-    elif suffix in (".md", ".markdown"):
-        write_atomic(p, to_markdown(table))
+    keys = list(q.by)
+    group = ["group"] if q.authority is not None else []
+    columns = group + q.key_columns() + STATS
+    f = _findings(frames, q, source)
+    if q.authority is None:
+        f["authority"] = f["authority"].fillna(UNKNOWN)
+        f["region"] = f["region"].fillna(UNKNOWN)
+        if f.empty:
+            return _empty(columns)
+        denom, counts = _counts(f, keys)
+        t = counts.merge(denom, on=keys + ["polarity"], how="left")
     else:
-        raise ValueError(f"{p}: give a .csv or .md output file")
+        parts = [(name, _counts(g, keys)) for name, g in _groups(f, q).items() if not g.empty]
+        denom = pd.concat([d.assign(group=name) for name, (d, _) in parts], ignore_index=True)
+        counts = pd.concat([c.assign(group=name) for name, (_, c) in parts], ignore_index=True)
+        t = _zero_filled(denom, counts, keys)
+    if q.theme is not None:
+        t = t[t["theme"] == q.theme]
+    if t.empty:
+        return _empty(columns)
+    for c in ("n", "letters", "findings"):
+        t[c] = t[c].astype(int)
+    t["share"] = t["findings"] / t["n"]
+    ci = [wilson(k, n) for k, n in zip(t["findings"], t["n"])]
+    t["ci_low"], t["ci_high"] = [lo for lo, _ in ci], [hi for _, hi in ci]
+    t["small_n"] = t["n"] < q.min_n
+    if "authority" in keys:
+        # One ons_code and region per authority (the first seen), so they never split a group.
+        info = f.sort_values(["sha256", "finding_id"]).drop_duplicates("authority").set_index("authority")
+        t["ons_code"] = t["authority"].map(info["ons_code"])
+        if "region" not in keys:
+            t["region"] = t["authority"].map(info["region"])
+    return _sorted(t[columns], group + [c for c in q.key_columns() if c not in ("ons_code",)])
+
+
+def _sorted(t: pandas.DataFrame, keys: list[str]) -> pandas.DataFrame:
+    order = {"group": {g: i for i, g in enumerate(GROUPS)}, "grade": {g: i for i, g in enumerate(GRADES)}}
+
+    def key(col):
+        if col.name in order:
+            return col.map(order[col.name])
+        return col
+
+    t = t.sort_values([*keys, "polarity", "theme"], key=key, na_position="first", kind="stable")
+    return t.reset_index(drop=True)
 
 
 # --- plots --------------------------------------------------------------------------
@@ -236,36 +461,50 @@ def html_page(table: pandas.DataFrame, images: Mapping[str, bytes], title: str =
 
 
 def compare(
-    store: str | Path,
+    store: str | Path | Mapping[str, pandas.DataFrame],
     out: str | Path,
-    by: Iterable[str] = ("authority", "year"),
+    by: Iterable[str] | None = None,
     *,
+    fmt: str | None = None,
+    family: str | Iterable[str] | None = None,
+    framework: str | Iterable[str] | None = None,
     region: str | None = None,
-    family: str | None = None,
     theme: str | None = None,
     polarity: str | None = None,
+    authority: str | None = None,
+    vs: Iterable[str] = (),
+    min_n: int = 10,
+    all_findings: bool = False,
     heatmap: str | Path | None = None,
     trends: str | Path | None = None,
     html_out: str | Path | None = None,
 ) -> pandas.DataFrame:
-    """Write the tidy table to ``out`` (.csv/.md) and any plots/page asked for; return the table.
+    """Write the theme table (see :func:`theme_table`) to ``out`` (``.csv``, ``.md``,
+    ``.json`` or ``-`` for stdout, see :mod:`letterparse.tables`) and any plots or
+    page asked for; return the table.
 
-    The heatmap shows ``polarity`` (weakness when not given); trends show every
-    polarity unless one is chosen.
+    The output and the options are checked before the store is read.  The
+    heatmap (authorities x themes) shows ``polarity`` (weakness when not given),
+    the trends every polarity unless one is chosen; both use the same findings
+    and filters as the table, over all authorities.
     """
+    check_out(out, fmt)
+    q = _Query(by, family=family, framework=framework, region=region, theme=theme, polarity=polarity,
+               authority=authority, vs=vs, min_n=min_n, all_findings=all_findings)
     frames = _frames(store)
-    if not len(frames["letters"]):
-        raise StoreError(str(store), "the store has no letters")
-    table = theme_table(frames, by, region=region, family=family, theme=theme, polarity=polarity)
-    filters = {"region": region, "family": family, "theme": theme}
-    write_table(table, out)
+    if "letters" in frames and not len(frames["letters"]):
+        raise StoreError(_name(store), "the store has no letters")
+    table = _table(frames, q, _name(store))
+    write_table(table, out, fmt)
+    filters = {"family": q.families or None, "framework": q.frameworks or None, "region": region,
+               "theme": q.theme, "all_findings": all_findings}
     images: dict[str, bytes] = {}
     if heatmap is not None or html_out is not None:
-        images["Heatmap: authorities x themes"] = heatmap_png(frames, polarity=polarity or "weakness", **filters)
+        images["Heatmap: authorities x themes"] = heatmap_png(frames, polarity=q.polarity or "weakness", **filters)
         if heatmap is not None:
             write_atomic(heatmap, images["Heatmap: authorities x themes"])
     if trends is not None or html_out is not None:
-        images["Trends: theme shares by year"] = trends_png(frames, polarity=polarity, **filters)
+        images["Trends: theme shares by year"] = trends_png(frames, polarity=q.polarity, **filters)
         if trends is not None:
             write_atomic(trends, images["Trends: theme shares by year"])
     if html_out is not None:
