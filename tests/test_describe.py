@@ -161,6 +161,9 @@ def test_rules_name_only_known_families_and_frameworks():
     assert {name for name, _ in rules["family"]} <= set(vocab.FAMILIES)
     assert {name for name, _ in rules["framework"]} == set(vocab.FRAMEWORKS) - {"other"}
     assert {key for table in rules["grades"].values() for key, _ in table} <= set(vocab.GRADE_KEYS)
+    assert set(rules["grades"]) <= set(vocab.FRAMEWORKS)  # grade tables are keyed by framework
+    for framework, keys in rules["grades_whole_text"].items():
+        assert set(keys) <= {key for key, _ in rules["grades"][framework]}
 
 
 def test_vocabularies_are_vocab_s():
@@ -208,9 +211,56 @@ Overall effectiveness Requires improvement to be good
 """
 
 
+# A LAC report (2013 shape): no grades on its first pages; each judgement is a body
+# heading over "Grade N (word)", on the old scale.  Its overall_effectiveness is the
+# overall effectiveness of the looked after children services (data/describe.toml).
+LAC_REPORT = """
+Inspection of looked after children
+services
+Anytown Council
+Inspection dates: 24 – 28 June 2029
+Reporting inspector Ann Smith HMI
+Age group: All
+Published: 2 August 2029
+"""
+LAC_BODY = """
+Contents
+Overall effectiveness of services for looked after children and young people 6
+Leadership and management 19
+Overall effectiveness of services for looked
+after children and young people
+Grade 3 (Adequate)
+1. Services for looked after children in Anytown are adequate.
+Capacity to improve
+Grade 2 (Good)
+Outcomes for looked after children and young
+people
+Grade 4 (Inadequate)
+Leadership and management
+Grade 4 (Inadequate)
+"""
+
+# The JAR progress inspection (2009) judges progress in prose: no 4-point grade to read.
+JAR_REPORT = """
+Inspection of progress made in the provision
+of safeguarding services in the London
+Borough of Anytown
+Published: 3 July 2029
+Overall judgement on progress since December 2028
+1. The council has made limited progress overall. Assessments are adequate in
+some teams and inadequate in others.
+"""
+
+
 @pytest.mark.parametrize(
     ("text_in", "family", "expected_raw", "expected"),
     [
+        (
+            (LAC_REPORT, LAC_BODY), "other",
+            {"overall_effectiveness": "adequate", "impact_of_leaders": "inadequate"},
+            {"overall_effectiveness": "requires_improvement", "impact_of_leaders": "inadequate"},
+        ),
+        (JAR_REPORT, "other", {}, {}),  # JAR judges progress in prose: no grades
         (
             SIF_TABLE, "sif_report",
             {"overall_effectiveness": "require improvement to be good", "help_and_protection": "requires improvement",
@@ -232,11 +282,35 @@ Overall effectiveness Requires improvement to be good
     ],
 )
 def test_grades_raw_and_harmonised(text_in, family, expected_raw, expected):
-    desc = d.describe(lines(text_in))
+    # a pair is (first page, page 6): the body of a longer report
+    desc = d.describe(lines(text_in) if isinstance(text_in, str) else lines(text_in[0]) + lines(text_in[1], page=6))
     assert desc.family == family
     assert dict(desc.grades_raw) == expected_raw
     assert dict(desc.grades) == expected
     assert [k for k, _ in desc.grades_raw] == [k for k, _ in desc.grades]  # same keys, same order
+
+
+@pytest.mark.parametrize(
+    ("text_in", "framework", "expected"),
+    [
+        ("Overall effectiveness of services for looked after children\nGrade 1 (Outstanding)", "lac",
+         {"overall_effectiveness": "outstanding"}),
+        ("Overall effectiveness of services for looked after children and young people\nGrade 3 (adequate)", "lac",
+         {"overall_effectiveness": "adequate"}),
+        ("Leadership and management\nGrade 2 (Good)", "lac", {"impact_of_leaders": "good"}),
+        # a contents line or the prose carries no grade
+        ("Overall effectiveness of services for looked after children and young people 6", "lac", {}),
+        ("The overall effectiveness of services for looked after children is adequate.", "lac", {}),
+        # capacity to improve fits no grade key
+        ("Capacity to improve\nGrade 2 (Good)", "lac", {}),
+        # patterns are the framework's: the same line under ILACS or JAR reads nothing
+        ("Overall effectiveness of services for looked after children\nGrade 1 (Outstanding)", "ilacs", {}),
+        ("Overall effectiveness Good", "jar", {}),
+        ("Overall effectiveness Good", "ilacs", {"overall_effectiveness": "good"}),
+    ],
+)
+def test_detect_grades_raw_by_framework(text_in, framework, expected):
+    assert dict(d.detect_grades_raw(text_in, framework)) == expected
 
 
 # --- the whole description -------------------------------------------------------------
@@ -250,16 +324,6 @@ Focused visit to Anytown children's services
 This letter summarises the findings of the focused visit to Anytown children's
 services on 24 and 25 October. His Majesty's Inspectors for this visit were Ann Smith
 and Bob Brown.
-"""
-
-LAC = """
-Inspection of looked after children
-services
-Anytown Council
-Inspection dates: 24 – 28 June 2029
-Reporting inspector Ann Smith HMI
-Age group: All
-Published: 2 August 2029
 """
 
 JAR = """
@@ -286,7 +350,7 @@ services on 1 and 2 October 2029.
                          date(2029, 10, 24), date(2029, 10, 25))),
         (SIF_TABLE, ("sif_report", "sif", None, date(2029, 8, 10), date(2029, 6, 1), date(2029, 6, 25))),
         (ILACS_TABLE, ("ilacs_report", "ilacs", None, None, date(2029, 3, 2), date(2029, 3, 13))),
-        (LAC, ("other", "lac", None, date(2029, 8, 2), date(2029, 6, 24), date(2029, 6, 28))),
+        (LAC_REPORT, ("other", "lac", None, date(2029, 8, 2), date(2029, 6, 24), date(2029, 6, 28))),
         (JAR, ("other", "jar", None, date(2029, 7, 3), None, None)),
         (UNDATED_LETTER, ("focused_visit", "focused_visit", None, None, date(2029, 10, 1), date(2029, 10, 2))),
     ],

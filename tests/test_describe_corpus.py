@@ -123,3 +123,31 @@ def test_letters_keep_their_letter_date_as_published(described):
     for _, d in described.values():
         if d.letter_date is not None:
             assert d.published == d.letter_date
+
+
+# LAC overall grades, checked by hand against each report's body heading and its
+# last-page table: (as printed, harmonised).  overall_effectiveness is the overall
+# effectiveness of the looked after children services (data/describe.toml).  Ofsted's
+# history (lookups/ofsted_csc_ilacs_history.csv) lists all four as data_unreadable.
+LAC_OVERALL = {
+    "lac-2013/2013-08-02_80549_sandwell.pdf": ("inadequate", "inadequate"),
+    "lac-2013/2013-08-16_80418_norfolk.pdf": ("inadequate", "inadequate"),
+    "lac-2013/2013-08-23_80476_kent.pdf": ("adequate", "requires_improvement"),
+    "lac-2013/2013-08-23_80522_medway.pdf": ("inadequate", "inadequate"),
+}
+
+
+def test_every_lac_report_has_its_overall_grade(described):
+    lac = {path for path, (_, d) in described.items() if d.framework == "lac"}
+    assert lac == set(LAC_OVERALL)
+    got = {
+        path: (dict(d.grades_raw).get("overall_effectiveness"), dict(d.grades).get("overall_effectiveness"))
+        for path, (_, d) in described.items() if path in lac
+    }
+    assert got == LAC_OVERALL
+
+
+def test_jar_reports_have_no_grades(described):
+    # the 2009 JAR progress inspection judges progress in prose, not on the 4-point scale
+    jar = [d for _, d in described.values() if d.framework == "jar"]
+    assert jar and all(d.grades == () for d in jar)

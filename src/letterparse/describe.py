@@ -30,7 +30,9 @@ _FULL_DATE = re.compile(rf"^\s*(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\s+(\d{{4
 _SEP = r"(?:,(?:\s*and)?|and|to|–|-|—|until)"  # between the dates of a range
 _RANGE = rf"\d{{1,2}}(?:st|nd|rd|th)?(?:\s+{_MONTH})?(?:\s+\d{{4}})?(?:\s*{_SEP}\s*\d{{1,2}}(?:st|nd|rd|th)?(?:\s+{_MONTH})?(?:\s+\d{{4}})?)*\s+{_MONTH}\s+\d{{4}}"
 
-_GRADE = r"(outstanding|good|requires? improvement(?: to be good)?|inadequate)"
+# Every printed grade wording (vocab.GRADE_WORDS), longest first so that "requires
+# improvement to be good" wins over "requires improvement".
+_GRADE = "(" + "|".join(sorted(GRADE_WORDS, key=len, reverse=True)) + ")"
 
 
 @cache
@@ -73,11 +75,12 @@ def describe(lines: tuple[Line, ...]) -> Description:
         warnings.append("inspection dates not found")
     whole = _flat(list(lines))  # once: the inspector and LSCB patterns read the whole document
     inspectors = detect_inspectors(lines, family, whole)
-    raw = detect_grades_raw(_flat([ln for ln in lines if ln.page <= 2]), family, whole)
+    framework = detect_framework(flat)
+    raw = detect_grades_raw(_flat([ln for ln in lines if ln.page <= 2]), framework, whole)
     grades = tuple((k, GRADE_WORDS[w]) for k, w in raw)
     return Description(
         family, authority, letter_date, Inspection(start, end, inspectors), grades, tuple(warnings),
-        framework=detect_framework(flat), published=published, grades_raw=raw,
+        framework=framework, published=published, grades_raw=raw,
     )
 
 
@@ -358,25 +361,28 @@ def detect_inspectors(lines: tuple[Line, ...], family: str, flat: str | None = N
 
 # --- grades ----------------------------------------------------------------------
 
-def detect_grades(flat: str, family: str, whole: str = "") -> tuple[tuple[str, str], ...]:
+def detect_grades(flat: str, framework: str, whole: str = "") -> tuple[tuple[str, str], ...]:
     """Harmonised grades (vocab.GRADES) of :func:`detect_grades_raw`."""
-    return tuple((k, GRADE_WORDS[w]) for k, w in detect_grades_raw(flat, family, whole))
+    return tuple((k, GRADE_WORDS[w]) for k, w in detect_grades_raw(flat, framework, whole))
 
 
-def detect_grades_raw(flat: str, family: str, whole: str = "") -> tuple[tuple[str, str], ...]:
+def detect_grades_raw(flat: str, framework: str, whole: str = "") -> tuple[tuple[str, str], ...]:
     """Grades as printed (lower case, single spaces), in vocab.GRADE_KEYS order, from the
-    judgement table on the first pages; the LSCB's, which some SIF reports give only in
-    the body, from the whole text.  Patterns: ``data/describe.toml`` ``[grades]``."""
-    pats = _rules()["grades"].get(family)
+    judgement table on the first pages; the keys that ``data/describe.toml``
+    ``[grades_whole_text]`` names for the framework (the LSCB's in SIF reports, every LAC
+    grade) also from the whole text.  Patterns: ``[grades]``, keyed by framework."""
+    rules = _rules()
+    pats = rules["grades"].get(framework)
     if not pats:
         return ()
+    also_whole = set(rules["grades_whole_text"].get(framework, ())) if whole else set()
     text = _one_space(flat.lower())
-    full = None  # the whole text, flattened only when the LSCB grade is not on the first pages
+    full = None  # the whole text, flattened only when a grade is not on the first pages
     found = {}
     for key, pat in pats:
         pat = pat.replace("{grade}", _GRADE)
         m = re.search(pat, text)
-        if m is None and key == "lscb" and whole:
+        if m is None and key in also_whole:
             full = _one_space(whole.lower()) if full is None else full
             m = re.search(pat, full)
         if m:
