@@ -328,6 +328,9 @@ class DuckdbStore(Store):
             self.con.execute(stmt)
         _migrate(self.con)
         _create_views(self.con)
+        # The definitions go into the database file now, not into the log that the
+        # letters' transactions append to.
+        self.con.execute("CHECKPOINT")
         # What the store already holds, so a write deletes old rows only when there are
         # some (a scan of every table per transaction would make a long batch quadratic).
         # Entries may outlive their rows (a replaced error); that only costs a DELETE.
