@@ -8,39 +8,40 @@ Each rule is a small function of its own; ``clean`` composes them.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
 
 from .model import Line, Page, RawDocument
 
-# Lines that are furniture wherever they stand: Ofsted's postal addresses (every
-# office it has used), phone numbers, addresses of its websites, page numbers,
-# protective markings.
-_FURNITURE = re.compile(
-    r"""^(?:
-        ofsted |
-        piccadilly\ gate.* | store\ street | manchester(?:\ m1\ 2wd)? | m1\ 2wd |
-        aviation\ house.* | 125\ kingsway | london\ wc2b\ 6se |
-        agora.* | 6\ cumberland\ place | nottingham\ ng1\ 6hj |
-        freshford\ house.* | redcliffe\ way | bristol\ bs1\ 6nl |
-        royal\ exchange\ buildings.* | st\.?\ ann'?s\ square | manchester\ m2\ 7la |
-        (?:direct\ )?[tf]:?\ ?0\d{3}\ ?\d{3}\ ?\d{3,4}.* |
-        textphone.* | (?:direct\ )?(?:e|w|email|e-mail|web)?:?\ ?\S+@ofsted\.gov\.uk.* |
-        (?:w:\ )?www\.(?:ofsted\.gov\.uk|gov\.uk/ofsted)\S*.* |
-        \S+@ofsted\.gov\.uk |
-        page\ \d+\ (?:of\ \d+)? | \d+\ of\ \d+ | -?\ ?\d{1,3}\ ?-? |
-        official(?:\ ?[-–]\ ?sensitive)? | protect\ ?[-–]?\ ?inspection |
-        ©\ crown\ copyright\ \d{4} |
-        https?://\S+ | www\.\S+
-    )$""",
-    re.X | re.I,
-)
-# Lines that begin Ofsted's closing colophon; everything after them is boilerplate.
-_COLOPHON = re.compile(
-    r"^(?:the office for standards in education, children['’]s services and skills \(ofsted\) regulates"
-    r"|ofsted has published this report|© crown copyright \d{4}$|this publication is available at)",
-    re.I,
-)
+
+@dataclass(frozen=True)
+class Furniture:
+    """The patterns of ``data/furniture.toml``, compiled."""
+
+    lines: re.Pattern  # a whole line that is furniture wherever it stands
+    colophon: re.Pattern  # the start of the closing page: dropped with all after it
+    paragraphs: re.Pattern  # a paragraph that is never a finding (sign-off lines)
+    boilerplate: re.Pattern  # standard wording (grade definitions): not a judgement finding
+
+
+def _alt(patterns: list[str]) -> str:
+    return "|".join(f"(?:{p})" for p in patterns)
+
+
+@cache
+def furniture() -> Furniture:
+    raw = tomllib.loads(resources.files("letterparse").joinpath("data/furniture.toml").read_text("utf-8"))
+    return Furniture(
+        lines=re.compile(rf"^(?:{_alt(raw['lines']['patterns'])})$", re.I),
+        colophon=re.compile(rf"^(?:{_alt(raw['colophon']['patterns'])})", re.I),
+        paragraphs=re.compile(_alt(raw["paragraphs"]["patterns"]), re.I),
+        boilerplate=re.compile(_alt(raw["boilerplate"]["patterns"]), re.I),
+    )
+
+
 _CONTENTS = re.compile(r"^(?:table of )?contents$", re.I)
 _ENDS_WITH_NUMBER = re.compile(r"\s\d{1,3}$")
 _DIGITS = re.compile(r"\d+")
@@ -60,12 +61,18 @@ def clean(doc: RawDocument) -> tuple[Line, ...]:
 
 
 def is_furniture(line: Line) -> bool:
-    return bool(_FURNITURE.match(line.text.strip(" .")))
+    return bool(furniture().lines.match(line.text.strip(" .")))
 
 
 def drop_colophon(lines: list[Line]) -> list[Line]:
+    """The closing page: from the first colophon line on the last page with text
+    to the end.  Only the last page, so that a report quoting Ofsted's name in its
+    body keeps its text."""
+    if not lines:
+        return lines
+    last, colophon = lines[-1].page, furniture().colophon
     for i, ln in enumerate(lines):
-        if _COLOPHON.match(ln.text):
+        if ln.page == last and colophon.match(ln.text.strip()):
             return lines[:i]
     return lines
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from .keys import finding_key
 from .model import Letter
-from .segment import LIST_KINDS
+from .vocab import LIST_KINDS
 
 META_FIELDS = ("family", "authority", "letter_date", "inspection_start", "inspection_end", "inspectors", "grades")
 

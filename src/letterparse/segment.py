@@ -19,21 +19,15 @@ from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
 
+from .clean import furniture
 from .extract import BULLETS
 from .model import Finding, Line, Section, Span
-
-LIST_KINDS = ("strengths", "satisfactory", "improvements", "priority_actions")
-KINDS = (*LIST_KINDS, "headline", "main_findings", "next_steps", "other")
-POLARITY_OF_KIND = {
-    "strengths": "strength",
-    "satisfactory": "satisfactory",
-    "improvements": "weakness",
-    "priority_actions": "priority",
-    "next_steps": "weakness",
-}
+from .vocab import LIST_KINDS, POLARITY_OF_KIND
 
 _BULLET_RE = re.compile(rf"^\s*(?:[{BULLETS}]|\(cid:127\)|[-–](?=\s))\s*")
-_NUMBER_RE = re.compile(r"^\s*\(?(\d{1,3})[.)]\s+(?=\S)")
+# A paragraph number: "10. Strong", and also "10.Strong", "10 .Strong" (a capital or
+# an opening quote right after the point) and "10.. Strong"; never "10.5%" or "2.3 million".
+_NUMBER_RE = re.compile(r"^\s*\(?(\d{1,3})(?:[.)]\.?\s+(?=\S)|\s?[.)]\s*(?=[A-Z‘“'\"(]))")
 _TERMINAL = (".", "!", "?", ":", ";", ".’", ".'", '."', ".”", ")")
 _GRADE_TAIL = re.compile(
     r"(?:[:\s]+(?:is|are|is that it is|is that it)?:?\s*)"
@@ -53,6 +47,8 @@ class Vocabulary:
     title: re.Pattern
     closing: re.Pattern
     closing_starts: frozenset[str]  # first letters of the closing patterns
+    context: re.Pattern  # headings of context sections (statistics, method, team...)
+    judgement: re.Pattern  # headings that are judgement whatever came before them
 
     def kind_of(self, heading: str) -> str | None:
         key = normalise_heading(heading)
@@ -60,6 +56,16 @@ class Vocabulary:
             if pat.fullmatch(key):
                 return kind
         return None
+
+    def role_of(self, heading: str, inherited: str) -> str:
+        """'context' or 'judgement': by the heading's own pattern, else ``inherited``
+        (the parent's role, or the role of the section an unknown heading follows)."""
+        key = normalise_heading(heading)
+        if self.context.fullmatch(key):
+            return "context"
+        if self.judgement.fullmatch(key):
+            return "judgement"
+        return inherited
 
 
 def _alt(patterns: list[str]) -> re.Pattern:
@@ -74,7 +80,16 @@ def vocabulary() -> Vocabulary:
     starts = frozenset(p[0] for p in closing)
     if not all(p[:1].isalpha() for p in closing):
         raise ValueError("closing patterns must begin with a letter (segment._may_close relies on it)")
-    return Vocabulary(kinds, _alt(raw["ignore"]["patterns"]), _alt(raw["title"]["patterns"]), _alt(closing), starts)
+    roles = raw["roles"]
+    return Vocabulary(
+        kinds,
+        _alt(raw["ignore"]["patterns"]),
+        _alt(raw["title"]["patterns"]),
+        _alt(closing),
+        starts,
+        _alt(roles["context"]),
+        _alt(roles["judgement"]),
+    )
 
 
 _SPACES = re.compile(r"\s+")
@@ -368,6 +383,29 @@ def _spans(w: Written) -> tuple[Span, ...]:
     return tuple(out)
 
 
+def _opening(text: str, w: Written) -> str:
+    """A paragraph's first words as the furniture patterns see them."""
+    return text[w.start : min(w.end, w.start + 200)].lower().replace("’", "'")
+
+
+def _is_furniture(text: str, w: Written) -> bool:
+    """A sign-off line ("Lead inspector: ...") or the complaints line: never a finding."""
+    return bool(furniture().paragraphs.match(_opening(text, w)))
+
+
+def _without_boilerplate(text: str, items: list[Written], role: str) -> tuple[list[Written], str]:
+    """Grade definitions and other standard wording are not judgement findings: a
+    judgement section made only of them becomes context (and keeps them); any other
+    judgement section loses them."""
+    if role != "judgement":
+        return items, role
+    pattern = furniture().boilerplate
+    keep = [w for w in items if not pattern.match(_opening(text, w))]
+    if items and not keep:
+        return items, "context"
+    return keep, role
+
+
 def _names_authority(heading: str) -> bool:
     from .gazetteer import load_gazetteer
 
@@ -417,8 +455,12 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
                     continue
                 parent = last_known if last_known and last_known["kind"] != "other" else None
                 kind = parent["kind"] if parent else "other"
+                # an unknown heading takes the role of the known section it follows
+                # ("Children living in this area" after "Information about this area")
+                inherited = (parent or last_known or {}).get("role", "judgement")
                 sec = {"heading": heading_text, "kind": kind, "page": b.lines[0].page, "parent": parent,
-                       "items": [], "start": w.start, "end": w.end, "closed": False}
+                       "items": [], "start": w.start, "end": w.end, "closed": False,
+                       "role": voc.role_of(heading_text, inherited)}
             elif (
                 kind == "main_findings" and last_known is not None and last_known["kind"] in LIST_KINDS
                 and len(key.split()) <= 5 and not closed
@@ -426,11 +468,13 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
             ):
                 # "Leadership and management" under "Areas for improvement" is a sub-heading
                 sec = {"heading": heading_text, "kind": last_known["kind"], "page": b.lines[0].page, "parent": last_known,
-                       "items": [], "start": w.start, "end": w.end, "closed": False}
+                       "items": [], "start": w.start, "end": w.end, "closed": False,
+                       "role": voc.role_of(heading_text, last_known["role"])}
             else:
                 seen_known = True
                 sec = {"heading": heading_text, "kind": kind, "page": b.lines[0].page, "parent": None,
-                       "items": [], "start": w.start, "end": w.end, "closed": False}
+                       "items": [], "start": w.start, "end": w.end, "closed": False,
+                       "role": voc.role_of(heading_text, "judgement")}
                 last_known = sec
             closed = False
             sections.append(sec)
@@ -461,9 +505,10 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
     for i, sec in enumerate(sections, start=1):
         sid = f"s{i}"
         ids[id(sec)] = sid
-        items: list[Written] = sec["items"]
+        items = [w for w in sec["items"] if not _is_furniture(text, w)]
         if sec["kind"] in LIST_KINDS and any(w.block.kind != "para" for w in items):
             items = [w for w in items if w.block.kind != "para"]
+        items, role = _without_boilerplate(text, items, sec["role"])
         polarity = POLARITY_OF_KIND.get(sec["kind"], "neutral")
         findings = tuple(
             Finding(
@@ -477,5 +522,5 @@ def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
         )
         parent = ids.get(id(sec["parent"])) if sec["parent"] is not None else None
         heading = _FOOTNOTE_TAIL.sub("", re.sub(r"\s+", " ", sec["heading"]).strip())
-        out.append(Section(sid, heading, sec["kind"], sec["page"], findings, parent, sec["start"], sec["end"]))
+        out.append(Section(sid, heading, sec["kind"], sec["page"], findings, parent, sec["start"], sec["end"], role))
     return text, tuple(out)

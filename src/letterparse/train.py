@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .vocab import LIST_KINDS, POLARITY_OF_KIND
+
 THEMES = (
     "leadership_governance", "management_oversight", "quality_assurance", "assessment", "planning_review",
     "child_voice", "identity_equality", "multi_agency", "front_door", "workforce", "recording", "timeliness",
@@ -26,7 +28,6 @@ THEMES = (
 )
 POLARITIES = ("strength", "satisfactory", "weakness", "priority", "neutral")
 CODEBOOK_VERSION = "1"
-LIST_KINDS = ("strengths", "satisfactory", "improvements", "priority_actions")
 
 # A keyword baseline from the codebook's "typical cues" column.
 CUES = {
@@ -237,9 +238,6 @@ def cross_validate(examples: list[Example], lemmas: list[str], folds: int = 5, s
         "themes": tuned, "themes_at_0.5": fixed, "baseline": base, "thresholds": dict(zip(THEMES, thresholds)),
         "polarity_accuracy": pol_acc, "polarity_accuracy_prose": prose_acc,
     }
-
-
-POLARITY_OF_KIND = {"strengths": "strength", "satisfactory": "satisfactory", "improvements": "weakness", "priority_actions": "priority"}
 
 
 def train(corpus: Path, labels: Path, out: Path, *, backend: str = "pdfium") -> dict[str, Any]:

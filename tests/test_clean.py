@@ -1,0 +1,80 @@
+"""clean: the furniture rules of data/furniture.toml, as (text, dropped?) tables.
+All text is invented in the style of the reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from letterparse.clean import drop_colophon, is_furniture
+from letterparse.model import Line
+
+
+@pytest.mark.parametrize(
+    ("text", "dropped"),
+    [
+        # Ofsted's addresses, phones, e-mail and web addresses
+        ("Piccadilly Gate", True),
+        ("Store Street", True),
+        ("Manchester M1 2WD", True),
+        ("Aviation House, 125 Kingsway", True),
+        ("T: 0300 123 4567", True),
+        ("Textphone: 0161 000 0000", True),
+        ("E: enquiries@ofsted.gov.uk", True),
+        ("W: www.gov.uk/ofsted", True),
+        ("https://example.org/some/report", True),
+        ("Ofsted", True),
+        # page numbers and protective markings
+        ("Page 3 of 12", True),
+        ("Page 3", True),
+        ("- 4 -", True),
+        ("7 of 9", True),
+        ("OFFICIAL - SENSITIVE", True),
+        ("PROTECT - INSPECTION", True),
+        ("© Crown copyright 2021", True),
+        # body text that merely mentions these things stays
+        ("Ofsted inspectors met leaders in the borough.", False),
+        ("Manchester has seen a rise in referrals.", False),
+        ("Page 3 of the plan sets out the actions.", False),
+        ("10.5% of children live in low-income families.", False),
+        ("Lead inspector: Jane Example", False),  # describe reads it; segment drops it
+    ],
+)
+def test_furniture_lines(text, dropped):
+    assert is_furniture(Line(1, text)) is dropped
+
+
+def _doc(pages: list[list[str]]) -> list[Line]:
+    return [Line(n, t) for n, lines in enumerate(pages, start=1) for t in lines]
+
+
+BODY = ["Leaders know their services well.", "Plans are reviewed regularly."]
+
+
+@pytest.mark.parametrize(
+    ("last_page", "kept"),
+    [
+        # each line of the closing page can open the colophon; it and all after it go
+        (["The Office for Standards in Education, Children’s Services and Skills (Ofsted)", "regulates and inspects"], 0),
+        (["The Office for Standards in Education, Children's Services and Skills (Ofsted) regulates and"], 0),
+        (["If you would like a copy of this document in a different format, such as large print", "or Braille"], 0),
+        (["If the local authority would like a copy of this document in a different format"], 0),
+        (["You may reuse this information (not including logos) free of charge in any format"], 0),
+        (["This report is available at https://reports.example/."], 0),
+        (["This publication is available at www.example.gov.uk/ofsted."], 0),
+        (["Interested in our work? You can subscribe to our monthly newsletter for more"], 0),
+        (["Ofsted has published this report on its website."], 0),
+        # the colophon starts after the last findings on the same page
+        (["Care leavers are well supported.", "You may reuse this information (not including logos)"], 1),
+        # no colophon: nothing dropped
+        (["Care leavers are well supported.", "Personal advisers know them well."], 2),
+    ],
+)
+def test_colophon_is_dropped_from_the_last_page(last_page, kept):
+    lines = _doc([BODY, last_page])
+    assert drop_colophon(lines) == lines[: len(BODY) + kept]
+
+
+def test_colophon_wording_before_the_last_page_is_kept():
+    """A report that quotes the closing wording in its body keeps its text."""
+    lines = _doc([["This report is available at the council's offices.", *BODY], BODY])
+    assert drop_colophon(lines) == lines
