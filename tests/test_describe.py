@@ -307,6 +307,14 @@ def test_grades_raw_and_harmonised(text_in, family, expected_raw, expected):
         ("Overall effectiveness of services for looked after children\nGrade 1 (Outstanding)", "ilacs", {}),
         ("Overall effectiveness Good", "jar", {}),
         ("Overall effectiveness Good", "ilacs", {"overall_effectiveness": "good"}),
+        # the early SIF reports (2014-15) state the overall judgement in one sentence
+        ("The overall judgement is that children's services are inadequate\nThere are widespread failures", "sif",
+         {"overall_effectiveness": "inadequate"}),
+        ("The overall judgement is that children's services are good", "sif", {"overall_effectiveness": "good"}),
+        ("The overall judgement is requires improvement", "sif", {"overall_effectiveness": "requires improvement"}),
+        ("The overall judgement is that children's services require improvement", "sif",
+         {"overall_effectiveness": "require improvement"}),
+        ("Children's services in Exampleshire are good because:", "sif", {"overall_effectiveness": "good"}),
     ],
 )
 def test_detect_grades_raw_by_framework(text_in, framework, expected):
