@@ -49,3 +49,18 @@ def seed_pdf(seed_path: Path, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("seed") / "seed.pdf"
     return render_letter(markup_from_plain(seed_path.read_text("utf-8")), out)
+
+
+@pytest.fixture(scope="session")
+def corpus_store(corpus: Path, tmp_path_factory) -> Path:
+    """The whole shared corpus (the manifest's PDFs) in one DuckDB store, with themes:
+    built once per test run by `letterparse batch` (about a minute on 2 cores)."""
+    import csv
+
+    from letterparse.batch import run_batch
+
+    rows = list(csv.DictReader((corpus / "manifest.csv").open(encoding="utf-8")))
+    out = tmp_path_factory.mktemp("corpus-store") / "corpus.duckdb"
+    result = run_batch([corpus / r["path"] for r in rows], out, workers=2, themes=True, progress=False)
+    assert result.ok, result.summary()
+    return out
