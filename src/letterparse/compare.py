@@ -22,7 +22,7 @@ The table has one row per group, theme and polarity::
   ``authority``) and, for each of ``vs``, for its statistical neighbours
   (the gazetteer's list), the other authorities of its region, or every other
   authority (``neighbours``, ``region``, ``england``), each pooled, with the
-  same filters and only the years in which the authority has findings.  Every
+  same filters and only the families and years of the authority's own findings.  Every
   group then lists every theme seen in any group for the same keys and
   polarity, zeros included, so the rows line up.
 """
@@ -126,7 +126,7 @@ class _Query:
     def columns(self) -> list[str]:
         """Store columns the query reads."""
         cols = ["sha256", "finding_id", "polarity", "themes", "authority", "ons_code", "region", "year"]
-        for key, used in (("family", self.families), ("framework", self.frameworks)):
+        for key, used in (("family", self.families or self.authority), ("framework", self.frameworks)):
             if used or key in self.by:
                 cols.append(key)
         if "grade" in self.by:
@@ -232,7 +232,7 @@ def _canonical(f: pandas.DataFrame) -> list[str | None]:
 
 
 def _groups(f: pandas.DataFrame, q: _Query) -> dict[str, pandas.DataFrame]:
-    """The authority's findings and those of each comparison group (same years)."""
+    """The authority's findings and those of each comparison group (same families and years)."""
     from .gazetteer import load_gazetteer
 
     import pandas as pd
@@ -242,8 +242,10 @@ def _groups(f: pandas.DataFrame, q: _Query) -> dict[str, pandas.DataFrame]:
     mine = f[canon == rec.name]
     if mine.empty:
         raise ValueError(f"{rec.name}: no {'' if q.all_findings else 'judgement '}findings in this store with these filters")
-    years = set(mine["year"].dropna())
-    others = f[canon.notna() & (canon != rec.name) & f["year"].isin(years)]
+    # like with like: the comparison groups' documents of the families and years the
+    # authority's own documents are of
+    years, families = set(mine["year"].dropna()), set(mine["family"].dropna())
+    others = f[canon.notna() & (canon != rec.name) & f["year"].isin(years) & f["family"].isin(families)]
     groups = {"authority": mine}
     for vs in q.vs:
         if vs == "neighbours":
