@@ -196,3 +196,22 @@ def test_frames_without_views_are_a_clear_error():
 
     with pytest.raises(StoreError, match="lacks judgement_findings"):
         timeline({"inspections": pd.DataFrame({"sha256": ["a"]})})
+
+
+def test_a_store_from_an_earlier_version_is_refused_with_the_way_out(tmp_path):
+    """Rows written before frameworks and roles existed would drop out of every comparison
+    silently; the commands say so and how to re-parse them."""
+    path = tmp_path / "old.duckdb"
+    with open_store(path) as s:
+        for l in letters():
+            s.put_letter(l, "2", "none")
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE letters SET framework = NULL, parser_version = '1' WHERE sha256 LIKE '1%' OR sha256 LIKE '2%'")
+    con.execute("UPDATE findings SET role = NULL WHERE sha256 LIKE '1%' OR sha256 LIKE '2%'")
+    con.close()
+    runner = CliRunner()
+    for cmd in (["timeline"], ["transitions"], ["recurring"], ["compare"]):
+        res = runner.invoke(app, [*cmd, str(path), "--out", "-"])
+        assert res.exit_code == 1, (cmd, res.output)
+        assert "2 of 6 letters were written by an earlier letterparse (parser version 1)" in res.stderr
+        assert "--resume" in res.stderr and "Traceback" not in res.output

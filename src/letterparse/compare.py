@@ -150,9 +150,11 @@ class _Query:
 def _frames(store: str | Path | Mapping[str, pandas.DataFrame]) -> Mapping[str, pandas.DataFrame]:
     if isinstance(store, Mapping):
         return store
-    from .store import load
+    from .store import load, require_current
 
-    return load(store)
+    frames = load(store)
+    require_current(frames, str(store))
+    return frames
 
 
 def _name(store: object) -> str:

@@ -828,6 +828,21 @@ def load(store: str | Path) -> dict[str, pandas.DataFrame]:
     return frames
 
 
+def require_current(frames: dict[str, pandas.DataFrame], where: str) -> None:
+    """A :class:`StoreError` when some letters were written by an earlier letterparse (no
+    framework, no section roles): comparisons would silently leave them out."""
+    letters = frames["letters"]
+    old = letters[letters["framework"].isna()]
+    if len(old):
+        versions = ", ".join(sorted(set(old["parser_version"].dropna().astype(str)))) or "unknown"
+        raise StoreError(
+            where,
+            f"{len(old)} of {len(letters)} letters were written by an earlier letterparse (parser version "
+            f"{versions}) and have no frameworks or section roles; parse them again with "
+            f"`letterparse batch FILES --out {where} --resume`",
+        )
+
+
 def _load_duckdb(path: Path) -> dict[str, pandas.DataFrame]:
     import duckdb
 

@@ -36,9 +36,10 @@ def frames_of(store: str | Path | Frames, needs: tuple[str, ...] = ("inspections
     if isinstance(store, Mapping):
         frames, where = store, "frames"
     else:
-        from .store import load
+        from .store import load, require_current
 
         frames, where = load(store), str(store)
+        require_current(frames, where)
     missing = [n for n in needs if n not in frames]
     if missing:
         raise StoreError(where, f"the store lacks {', '.join(missing)}; write it again with `letterparse batch` of this version")
