@@ -42,6 +42,19 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _reported(out: str, make) -> None:
+    """Run ``make`` (which writes a table to ``out`` and returns it); typed errors and
+    unwritable outputs become one ``Error:`` line, and the row count goes to stderr."""
+    try:
+        table = make()
+    except (LetterparseError, ValueError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {exc.filename or out}: {exc.strerror or exc}")
+    if out != "-":
+        typer.echo(f"{len(table)} rows -> {out}", err=True)
+
+
 BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="PDF backend: pdfium (fast, default) or plumber.")]
 MaxPagesOpt = Annotated[int, typer.Option("--max-pages", min=1, help="Refuse documents with more pages than this (PDF pages, or form-feed separated parts of a text file).")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this many bytes.")]
@@ -198,18 +211,11 @@ def compare(
     """
     from .compare import compare as run
 
-    try:
-        table = run(
-            store, out, by, fmt=fmt, family=family, framework=framework, region=region, theme=theme,
-            polarity=polarity, authority=authority, vs=vs or (), min_n=min_n, all_findings=all_findings,
-            heatmap=heatmap, trends=trends, html_out=html,
-        )
-    except (LetterparseError, ValueError) as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot write {exc.filename or out}: {exc.strerror or exc}")
-    if out != "-":
-        typer.echo(f"{len(table)} rows -> {out}", err=True)
+    _reported(out, lambda: run(
+        store, out, by, fmt=fmt, family=family, framework=framework, region=region, theme=theme,
+        polarity=polarity, authority=authority, vs=vs or (), min_n=min_n, all_findings=all_findings,
+        heatmap=heatmap, trends=trends, html_out=html,
+    ))
 
 
 @app.command()
@@ -262,19 +268,16 @@ FormatOpt = Annotated[Optional[str], typer.Option("--format", help="csv, md or j
 
 
 def _table_command(out: str, fmt: str | None, build) -> None:
-    """Check the output first, build the table, write it; typed errors become one line."""
+    """Check the output first, build the table, write it."""
     from .tables import check_out, write_table
 
-    try:
+    def make():
         check_out(out, fmt)
         table = build()
         write_table(table, out, fmt)
-    except (LetterparseError, ValueError) as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror or exc}")
-    if out != "-":
-        typer.echo(f"{len(table)} rows -> {out}", err=True)
+        return table
+
+    _reported(out, make)
 
 
 @app.command()
