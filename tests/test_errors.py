@@ -89,7 +89,7 @@ def test_page_limit(tmp_path):
 def test_page_limit_applies_to_text_input_too(tmp_path):
     """A text file's pages are its form-feed separated parts; the limit counts them."""
     txt = tmp_path / "letter.txt"
-    txt.write_text("\f".join(["Areas for improvement\n\n- Plans are not reviewed often enough."] * 3), encoding="utf-8")
+    txt.write_text("\f".join(["Ofsted\nAreas for improvement\n\n- Plans are not reviewed often enough."] * 3), encoding="utf-8")
     assert parse(txt, max_pages=3, themes=False).source.pages == 3
     with pytest.raises(errors.TooLarge) as info:
         parse(txt, max_pages=2, themes=False)
@@ -106,3 +106,66 @@ def test_cli_goes_on_past_a_bad_file(tmp_path):
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1 and '"family": "focused_visit"' in lines[0]
     assert "bad.pdf" in result.stderr
+
+
+SPEC = """Software requirements specification
+
+Overview
+
+The service stores user records and exposes them over a REST interface.
+
+Recommendations
+
+- Requests are authenticated with short-lived tokens.
+- Responses are cached for sixty seconds.
+"""
+
+
+def _spec_pdf(path):
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    y = 760
+    for line in SPEC.splitlines():
+        c.drawString(72, y, line)
+        y -= 16
+    c.save()
+    return path
+
+
+@pytest.mark.parametrize("make", ["txt", "pdf"])
+def test_a_document_that_is_not_from_ofsted_is_refused(tmp_path, make):
+    """A software specification with headings like ours ("Overview", "Recommendations") is
+    not an inspection document: a typed not_ofsted error, not 2 findings counted as weaknesses."""
+    path = tmp_path / f"spec.{make}"
+    if make == "txt":
+        path.write_text(SPEC, encoding="utf-8")
+    else:
+        _spec_pdf(path)
+    with pytest.raises(errors.NotOfsted) as info:
+        parse(path, themes=False)
+    assert info.value.code == "not_ofsted"
+    result = CliRunner().invoke(app, ["extract", "--no-themes", str(path)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == f"Error: {path}: not an Ofsted inspection document (it names no Ofsted and has no inspection title)"
+
+
+def test_an_inspection_title_without_the_word_ofsted_is_still_a_letter(tmp_path):
+    path = tmp_path / "fv.txt"
+    path.write_text("Focused visit to Exampleshire children's services\n\nAreas for improvement\n\n- Plans are not reviewed often enough.\n", encoding="utf-8")
+    letter = parse(path, themes=False)
+    assert letter.framework == "focused_visit" and len(letter.findings) == 1
+
+
+def test_batch_records_a_foreign_document_and_goes_on(tmp_path):
+    import letterparse
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "LICENSE.txt").write_text("MIT License\n\nPermission is hereby granted, free of charge.\n", encoding="utf-8")
+    (tmp_path / "in" / "letter.pdf").write_bytes(GOOD.read_bytes())
+    out = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(app, ["batch", str(tmp_path / "in"), "--out", str(out), "--workers", "1", "--no-themes"])
+    assert result.exit_code == 1 and "1 parsed" in result.stderr and "1 errors" in result.stderr
+    t = letterparse.load(out)
+    assert t["errors"][["error"]].values.tolist() == [["not_ofsted"]]
+    assert t["letters"]["authority"].tolist() == ["Leeds"]

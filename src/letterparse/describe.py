@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
+from typing import Iterable
 
 from .model import Authority, Inspection, Line
 from .vocab import FAMILIES, FRAMEWORKS, GRADE_KEYS, GRADE_WORDS
@@ -40,6 +41,17 @@ def _rules() -> dict:
     """``data/describe.toml``: family and framework title rules, the published-date
     line, the judgement tables."""
     return tomllib.loads(resources.files("letterparse").joinpath("data/describe.toml").read_text("utf-8"))
+
+
+def names_ofsted(lines: Iterable[Line]) -> bool:
+    """Does any line (as extracted, furniture and all) name Ofsted?"""
+    pat = re.compile(_rules()["ofsted"], re.I)
+    return any(pat.search(ln.text) for ln in lines)
+
+
+def is_ofsted_document(raw_lines: Iterable[Line], desc: Description) -> bool:
+    """An Ofsted inspection document names Ofsted or has a recognised title."""
+    return desc.family != "other" or desc.framework != "other" or names_ofsted(raw_lines)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,13 @@ class BadTextEncoding(LetterparseError):
         super().__init__(path, "the text file is not valid UTF-8 text")
 
 
+class NotOfsted(LetterparseError):
+    code = "not_ofsted"
+
+    def __init__(self, path: str):
+        super().__init__(path, "not an Ofsted inspection document (it names no Ofsted and has no inspection title)")
+
+
 class ModelError(LetterparseError):
     code = "model_error"
 

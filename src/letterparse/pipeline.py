@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .clean import clean
-from .describe import describe
+from .describe import describe, is_ofsted_document
+from .errors import NotOfsted
 from .extract import DEFAULT_BACKEND, DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES, extract
 from .model import Letter, Source
 from .segment import segment
@@ -26,6 +27,8 @@ def parse(
     body = clean(raw)
     text, sections = segment(body)
     desc = describe(body)
+    if not is_ofsted_document((ln for page in raw.pages for ln in page.lines), desc):
+        raise NotOfsted(str(path))
     warnings = list(desc.warnings)
     if not sections:
         warnings.append("no judgement sections found")
