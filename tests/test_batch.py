@@ -40,9 +40,9 @@ def counts(store) -> dict[str, int]:
 
 
 def test_collect_inputs_dedups_and_sorts(inputs):
-    files, dups = collect_inputs([inputs])
+    files, dups, ignored = collect_inputs([inputs])
     names = [Path(p).name for p, _ in files]
-    assert dups == 1
+    assert dups == 1 and ignored == 1  # notes.csv: counted, not read
     assert len(files) == 6 and "notes.csv" not in names
     assert [p for p, _ in files] == sorted(p for p, _ in files)
 
@@ -51,7 +51,8 @@ def test_collect_inputs_dedups_and_sorts(inputs):
 def test_batch_errors_then_resume(inputs, tmp_path, store):
     out = tmp_path / store
     r = run_batch([inputs], out, workers=2, themes=False, progress=False)
-    assert (r.total, r.parsed, r.failed, r.skipped, r.duplicates) == (6, 3, 3, 0, 1)
+    assert (r.total, r.parsed, r.failed, r.skipped, r.duplicates, r.ignored) == (6, 3, 3, 0, 1, 1)
+    assert r.summary().endswith("; 1 other files in the folders not read (only .pdf and .txt are)")
     assert not r.ok and r.pages > 3
     t = letterparse.load(out)
     assert sorted(t["errors"]["error"]) == ["empty_file", "not_a_pdf", "not_a_pdf"]

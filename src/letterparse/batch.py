@@ -35,6 +35,7 @@ class BatchResult:
     seconds: float
     errors: tuple[tuple[str, str, str], ...] = ()  # (path, error code, message)
     duplicates: int = 0  # files skipped because another input had the same sha256
+    ignored: int = 0  # files in the folders given that are not .pdf or .txt (not read)
 
     @property
     def ok(self) -> bool:
@@ -42,9 +43,10 @@ class BatchResult:
 
     def summary(self) -> str:
         rate = self.pages / self.seconds if self.seconds else 0.0
+        ignored = f"; {self.ignored} other files in the folders not read (only .pdf and .txt are)" if self.ignored else ""
         return (
             f"{self.total} files: {self.parsed} parsed, {self.skipped} skipped, {self.failed} errors"
-            f" ({self.pages} pages in {self.seconds:.1f} s, {rate:.1f} pages/s)"
+            f" ({self.pages} pages in {self.seconds:.1f} s, {rate:.1f} pages/s){ignored}"
         )
 
 
@@ -65,15 +67,19 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def collect_inputs(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, str]], int]:
+def collect_inputs(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, str]], int, int]:
     """``(path, sha256)`` for every ``*.pdf``/``*.txt`` file given or under a folder given,
     sorted by path and deduplicated by sha256 (the first path wins), and the number of
-    duplicates dropped.  A file given by name is kept whatever its suffix."""
+    duplicates dropped, and the number of other files found in the folders (not read).  A
+    file given by name is kept whatever its suffix."""
     paths: set[Path] = set()
+    ignored: set[Path] = set()
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            paths.update(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
+            for f in p.rglob("*"):
+                if f.is_file():
+                    (paths if f.suffix.lower() in SUFFIXES else ignored).add(f)
         elif p.is_file():
             paths.add(p)
         else:
@@ -85,7 +91,7 @@ def collect_inputs(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, str]],
         if sha not in seen:
             seen.add(sha)
             out.append((str(p), sha))
-    return out, len(paths) - len(out)
+    return out, len(paths) - len(out), len(ignored - paths)
 
 
 def model_version(themes: bool) -> str:
@@ -258,7 +264,7 @@ def run_batch(
     # The workers start (and load the model) while this process hashes the inputs.
     pool = _LocalPool(workers, themes) if engine == "local" else None
     try:
-        files, duplicates = collect_inputs(inputs)
+        files, duplicates, ignored = collect_inputs(inputs)
     except BaseException:
         if pool is not None:
             pool.close(kill=True)
@@ -289,6 +295,7 @@ def run_batch(
         seconds=time.monotonic() - t0,
         errors=tuple(errors),
         duplicates=duplicates,
+        ignored=ignored,
     )
 
 
