@@ -265,3 +265,17 @@ def test_pool_start_thread_swallows_a_pool_broken_at_start(monkeypatch):
         pool.submit(letterparse.batch._Task("x.pdf", "0" * 64), ())
     monkeypatch.undo()
     pool.close(kill=True)
+
+
+def test_a_wrong_out_fails_at_once_with_one_line(tmp_path):
+    """`--out results.csv` used to write a DuckDB database under that name."""
+    from typer.testing import CliRunner
+
+    from letterparse.cli import app
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Ofsted\nStrengths\n\n- Good.\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["batch", str(tmp_path / "in"), "--out", str(tmp_path / "results.csv"), "--workers", "1"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.stderr.strip() == f"Error: {tmp_path / 'results.csv'}: '.csv' is not a store: give FILE.duckdb, FILE.jsonl, or a folder (no suffix, or .parquet)"
+    assert not (tmp_path / "results.csv").exists()

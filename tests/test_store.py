@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import duckdb
+
 import pytest
 
 import letterparse
@@ -19,6 +21,53 @@ FORMATS = ["s.duckdb", "s.jsonl", "s_parquet"]
 @pytest.mark.parametrize(("name", "kind"), [("a.duckdb", "duckdb"), ("a.db", "duckdb"), ("a.jsonl", "jsonl"), ("folder", "parquet"), ("a.parquet", "parquet")])
 def test_store_kind(name, kind, tmp_path):
     assert store_kind(tmp_path / name) == kind
+
+
+@pytest.mark.parametrize("name", ["results.csv", "results.json", "results.xlsx", "notes.txt"])
+def test_an_output_that_is_not_a_store_is_refused_before_any_work(tmp_path, name):
+    with pytest.raises(StoreError, match="is not a store: give FILE.duckdb, FILE.jsonl, or a folder"):
+        open_store(tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_a_folder_named_like_a_file_store_and_a_file_named_like_a_folder_store(tmp_path):
+    (tmp_path / "x.duckdb").mkdir()
+    with pytest.raises(StoreError, match="is a folder; a duckdb store is a file"):
+        open_store(tmp_path / "x.duckdb")
+    (tmp_path / "plain").write_text("mine")
+    with pytest.raises(StoreError, match="is a file; a Parquet store is a folder"):
+        open_store(tmp_path / "plain")
+    assert (tmp_path / "plain").read_text() == "mine"
+
+
+def _sqlite(path):
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (a)")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize(("name", "make", "why"), [
+    ("x.duckdb", _sqlite, "not a DuckDB database"),
+    ("y.duckdb", lambda p: duckdb.connect(str(p)).execute("CREATE TABLE sales (id INT)").close(), "with the tables sales"),
+    ("z.duckdb", lambda p: duckdb.connect(str(p)).execute("CREATE TABLE letters (id INT)").close(), "another tool's"),
+    ("notes.jsonl", lambda p: p.write_text('{"name": "my own notes"}\nsecond line without newline'), "not a letterparse record"),
+    ("mine", lambda p: (p.mkdir(), (p / "thesis.docx").write_text("x")), "a folder with other files"),
+])
+def test_someone_elses_file_is_never_written_or_misread(tmp_path, name, make, why):
+    """--out naming a file or folder that is not a letterparse store: refused before
+    anything is written, and load() says what it is instead of a database error."""
+    path = tmp_path / name
+    make(path)
+    before = {p: p.read_bytes() for p in [path, *path.rglob("*")] if p.is_file()}
+    with pytest.raises(StoreError, match="not a letterparse store") as info:
+        open_store(path)
+    assert why in str(info.value)
+    with pytest.raises(StoreError, match="not a letterparse store"):
+        letterparse.load(path)
+    assert {p: p.read_bytes() for p in [path, *path.rglob("*")] if p.is_file()} == before
 
 
 def test_letter_rows_fields():

@@ -244,8 +244,9 @@ def run_batch(
     """
     from . import PARSER_VERSION
     from .extract import BACKENDS
-    from .store import open_store
+    from .store import check_ours, open_store, store_kind
 
+    check_ours(Path(out), store_kind(out))  # a wrong --out fails before any work
     if engine not in ("local", "dask"):
         raise ValueError(f"unknown engine {engine!r}; use local or dask")
     if backend not in BACKENDS:

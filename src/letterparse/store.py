@@ -192,15 +192,72 @@ def error_row(path: str, sha256: str | None, error: str, message: str, parser_ve
     return {"path": path, "sha256": sha256, "error": error, "message": message, "parser_version": parser_version}
 
 
+DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
+
+
 def store_kind(path: str | Path) -> str:
-    """'jsonl', 'parquet' or 'duckdb', from the path."""
+    """'jsonl', 'parquet' or 'duckdb', from the path's suffix: ``.jsonl``; no suffix or
+    ``.parquet`` (a folder); ``.duckdb``, ``.db`` or ``.ddb``.  Any other suffix, a folder
+    named like a file store, or a file named like a folder store is a :class:`StoreError`
+    (``--out results.csv`` must not quietly become a database)."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".jsonl":
-        return "jsonl"
-    if p.is_dir() or suffix in ("", ".parquet"):
-        return "parquet"
-    return "duckdb"
+        kind = "jsonl"
+    elif suffix in ("", ".parquet"):
+        kind = "parquet"
+    elif suffix in DUCKDB_SUFFIXES:
+        kind = "duckdb"
+    else:
+        raise StoreError(str(p), f"{suffix!r} is not a store: give FILE.duckdb, FILE.jsonl, or a folder (no suffix, or .parquet)")
+    if kind == "parquet" and p.exists() and not p.is_dir():
+        raise StoreError(str(p), "is a file; a Parquet store is a folder")
+    if kind != "parquet" and p.is_dir():
+        raise StoreError(str(p), f"is a folder; a {kind} store is a file (a folder store has no suffix or .parquet)")
+    return kind
+
+
+def check_ours(path: Path, kind: str) -> None:
+    """A :class:`StoreError` when ``path`` exists but is not a letterparse store (someone's
+    own file or folder, or another tool's database): we never write into it, and reading
+    it would only give confusing errors."""
+    if not path.exists():
+        return
+    if kind == "duckdb":
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+        if head and head[8:12] != b"DUCK":
+            raise StoreError(str(path), "not a letterparse store (not a DuckDB database)")
+    elif kind == "jsonl":
+        with open(path, "rb") as fh:
+            first = fh.readline()
+        if first.strip():
+            try:
+                record = json.loads(first.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                record = None
+            if not isinstance(record, dict) or record.get("type") not in ("letter", "error"):
+                raise StoreError(str(path), "not a letterparse store (its first line is not a letterparse record)")
+    else:
+        names = {c.name for c in path.iterdir()}
+        ours = {f"{t}.parquet" for t in TABLES} | {JOURNAL}
+        if names and not names & ours and not all(n.startswith(".") and n.endswith(".tmp") for n in names):
+            raise StoreError(str(path), "not a letterparse store (a folder with other files and no letters.parquet)")
+
+
+def _foreign_duckdb(con) -> str | None:
+    """Why a DuckDB database is not a letterparse store, or None (ours, or empty)."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE'").fetchall()}
+    if not tables:
+        return None
+    if "letters" not in tables:
+        return f"not a letterparse store (a DuckDB database with the tables {', '.join(sorted(tables)[:5])})"
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'letters'").fetchall()}
+    if not {"sha256", "json", "parser_version"} <= cols:
+        return "not a letterparse store (its letters table is another tool's)"
+    return None
 
 
 class Store:
@@ -254,6 +311,7 @@ def open_store(path: str | Path) -> Store:
     """Open (creating if needed) the store at ``path`` for writing."""
     p = Path(path)
     kind = store_kind(p)
+    check_ours(p, kind)
     try:
         if kind == "jsonl":
             return JsonlStore(p)
@@ -324,6 +382,10 @@ class DuckdbStore(Store):
         # re-compresses what changed, and a batch's parent would otherwise spend a
         # third of its write time on them; close() checkpoints what is left.
         self.con = duckdb.connect(str(path), config={**_DUCKDB_CONFIG, "threads": 1, "checkpoint_threshold": "256MB"})
+        foreign = _foreign_duckdb(self.con)
+        if foreign:
+            self.con.close()
+            raise StoreError(str(path), foreign)
         for stmt in _ddl():
             self.con.execute(stmt)
         _migrate(self.con)
@@ -813,6 +875,7 @@ def load(store: str | Path) -> dict[str, pandas.DataFrame]:
     if not p.exists():
         raise StoreError(str(p), "no such store")
     kind = store_kind(p)
+    check_ours(p, kind)
     try:
         if kind == "duckdb":
             frames = _load_duckdb(p)
@@ -848,6 +911,9 @@ def _load_duckdb(path: Path) -> dict[str, pandas.DataFrame]:
 
     con = duckdb.connect(str(path), read_only=True, config=_DUCKDB_CONFIG)
     try:
+        foreign = _foreign_duckdb(con)
+        if foreign:
+            raise StoreError(str(path), foreign)
         keys = {"letters": "sha256", "sections": "sha256, ordinal, section_id", "findings": "sha256, ordinal, finding_id", "errors": "path"}
         return {t: _typed(t, con.execute(f"SELECT * FROM {t} ORDER BY {keys[t]}").df()) for t in TABLES}
     finally:
