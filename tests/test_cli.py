@@ -89,3 +89,14 @@ def test_readme_setup_commands_are_exactly_two_and_ci_runs_the_test_one():
     ci = (ROOT / ".ci" / "run").read_text("utf-8")
     assert 'pip install -q -e ".[test]"' in blocks[1] and 'pip install -q -e ".[test]"' in ci
     assert "pytest -q" in blocks[1] and "pytest -q" in ci
+
+
+def test_evaluate_refuses_an_unknown_split_and_works_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the checkout: defaults come from the package
+    res = CliRunner().invoke(app, ["evaluate", "--split", "bogus"])
+    assert res.exit_code == 1
+    assert res.stderr.strip() == "Error: unknown split 'bogus'; use one of: dev, heldout, unseen"
+    empty = tmp_path / "corpus"
+    empty.mkdir()
+    res = CliRunner().invoke(app, ["evaluate", "--corpus", str(empty), "--split", "dev"])
+    assert res.exit_code == 1 and "nothing to score" in res.stderr and "1.000" not in res.stdout

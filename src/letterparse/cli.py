@@ -103,12 +103,18 @@ def main() -> None:  # pragma: no cover
     app()
 
 
+def _checkout(rel: str) -> Path:
+    """A path of the source checkout (``corpora/gold``, ``../shared/corpus``), found from
+    the package rather than the working directory, so commands work from anywhere."""
+    return (Path(__file__).resolve().parents[2] / rel).resolve()
+
+
 @app.command()
 def evaluate(
-    gold: Annotated[Path, typer.Option(help="Folder of gold JSON files.")] = Path("corpora/gold"),
-    corpus: Annotated[Path, typer.Option(help="Folder with the PDFs (and manifest.csv).")] = Path("../shared/corpus"),
+    gold: Annotated[Optional[Path], typer.Option(help="Folder of gold JSON files [default: the checkout's corpora/gold].")] = None,
+    corpus: Annotated[Optional[Path], typer.Option(help="Folder with the PDFs (and manifest.csv) [default: ../shared/corpus beside the checkout].")] = None,
     backend: BackendOpt = "pdfium",
-    split: Annotated[Optional[str], typer.Option(help="Only gold of this split: dev or heldout.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Only gold of this split: dev, heldout or unseen.")] = None,
     themes: Annotated[bool, typer.Option("--themes", help="Evaluate the theme model by grouped cross-validation instead.")] = False,
     details: Annotated[bool, typer.Option("--details", help="Also print each document's errors (JSON Lines on stderr).")] = False,
 ) -> None:
@@ -118,10 +124,12 @@ def evaluate(
     """
     import json
 
+    gold = gold or _checkout("corpora/gold")
+    corpus = corpus or _checkout("../shared/corpus")
     if themes:
         from .train import evaluate_themes_cli
 
-        evaluate_themes_cli(corpus)
+        evaluate_themes_cli(corpus, _checkout("corpora/labels/heldout"))
         return
     if not gold.is_dir():
         _fail(f"{gold}: no such gold folder")
@@ -131,7 +139,7 @@ def evaluate(
 
     try:
         report = run(gold, corpus, backend=backend, subset=split)
-    except LetterparseError as exc:
+    except (LetterparseError, ValueError) as exc:
         _fail(str(exc))
     r = report.to_dict()
     typer.echo(f"documents        {r['documents']}")
@@ -198,7 +206,6 @@ def compare(
     min_n: Annotated[int, typer.Option("--min-n", min=0, help="Flag rows with n below this in the small_n column.")] = 10,
     heatmap: Annotated[Optional[Path], typer.Option(help="Write an authorities x themes heatmap (PNG).")] = None,
     trends: Annotated[Optional[Path], typer.Option(help="Write theme shares over years (PNG).")] = None,
-    html: Annotated[Optional[Path], typer.Option("--html", help="Write one self-contained HTML report.")] = None,
 ) -> None:
     """Theme shares of judgement findings per group, with n and a 95% Wilson interval.
 
@@ -206,6 +213,8 @@ def compare(
     the theme), share, ci_low, ci_high and small_n (n below --min-n).  --authority with
     --vs adds the same figures for its statistical neighbours, the rest of its region and
     the rest of England (same filters, same years), told apart by the group column.
+    For a site to browse (England overview, one page per authority), use
+    `letterparse report`.
 
     Example: letterparse compare letters.duckdb --authority Newham --vs neighbours --vs england --polarity weakness --out cmp.csv
     """
@@ -214,7 +223,7 @@ def compare(
     _reported(out, lambda: run(
         store, out, by, fmt=fmt, family=family, framework=framework, region=region, theme=theme,
         polarity=polarity, authority=authority, vs=vs or (), min_n=min_n, all_findings=all_findings,
-        heatmap=heatmap, trends=trends, html_out=html,
+        heatmap=heatmap, trends=trends,
     ))
 
 
@@ -242,14 +251,17 @@ def fetch(
 
 @app.command()
 def train(
-    corpus: Annotated[Path, typer.Option(help="Folder with the labelled PDFs (found by sha256).")] = Path("../shared/corpus"),
-    labels: Annotated[Path, typer.Option(help="Folder of label CSVs (part*.csv).")] = Path("corpora/labels"),
-    out: Annotated[Path, typer.Option(help="Where to write the model.")] = Path("models"),
+    corpus: Annotated[Optional[Path], typer.Option(help="Folder with the labelled PDFs (found by sha256) [default: ../shared/corpus beside the checkout].")] = None,
+    labels: Annotated[Optional[Path], typer.Option(help="Folder of label CSVs (part*.csv) [default: the checkout's corpora/labels].")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Where to write the model [default: the checkout's models/].")] = None,
 ) -> None:
     """Rebuild the theme and polarity models from the labels, with grouped cross-validation.
 
     Example: letterparse train --corpus ../shared/corpus
     """
+    corpus = corpus or _checkout("../shared/corpus")
+    labels = labels or _checkout("corpora/labels")
+    out = out or _checkout("models")
     if not corpus.is_dir():
         _fail(f"{corpus}: no such corpus folder")
     if not labels.is_dir():

@@ -184,7 +184,10 @@ def index_corpus(root: str | Path) -> dict[str, Path]:
 
 def evaluate(gold_dir: str | Path, corpus: str | Path, *, backend: str = "pdfium", subset: str | None = None) -> Report:
     from .pipeline import parse
+    from .vocab import SPLITS
 
+    if subset is not None and subset not in SPLITS:
+        raise ValueError(f"unknown split {subset!r}; use one of: {', '.join(SPLITS)}")
     index = index_corpus(corpus)
     report = Report()
     for gold in load_gold(gold_dir):
@@ -194,4 +197,6 @@ def evaluate(gold_dir: str | Path, corpus: str | Path, *, backend: str = "pdfium
         if path is None:
             continue
         compare(parse(path, backend=backend, themes=False), gold, report)
+    if not report.per_document:
+        raise ValueError(f"none of the gold documents in {gold_dir} was found in {corpus}: nothing to score")
     return report

@@ -59,3 +59,7 @@ GRADE_KEYS = (
     "lscb",
 )
 DIRECTIONS = ("improved", "same", "declined")
+
+# Gold splits (corpora/gold): dev and heldout were looked at while writing the rules,
+# unseen was annotated afterwards and never used to tune anything.
+SPLITS = ("dev", "heldout", "unseen")
