@@ -58,7 +58,12 @@ def test_model_card_mismatch_is_a_clear_error(tmp_path):
     (d / "model_card.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="codebook"):
         load_models(str(d))
-    (d / "model_card.json").write_text(json.dumps(card | {"codebook_version": "1"}))
+    ok = card | {"codebook_version": json.loads((Path(model_dir()) / "model_card.json").read_text())["codebook_version"]}
+    # a model card naming another scikit-learn is refused, as the README says
+    (d / "model_card.json").write_text(json.dumps(ok | {"versions": {**card["versions"], "scikit-learn": "0.1"}}))
+    with pytest.raises(ModelError, match=r"model built with scikit-learn 0\.1, installed 1\."):
+        load_models(str(d))
+    (d / "model_card.json").write_text(json.dumps(ok))
     (d / "weights.npz").write_bytes(b"not an npz")
     with pytest.raises(ModelError, match="cannot load"):
         load_models(str(d))

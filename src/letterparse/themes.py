@@ -299,6 +299,17 @@ def load_models(directory: str | None = None) -> Models:
     return _load_models(str(Path(directory or model_dir()).resolve()))
 
 
+def _installed(dist: str) -> str | None:
+    """The installed version of a distribution, read from its metadata (importing
+    scikit-learn itself would cost seconds per worker)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
 @cache
 def _load_models(directory: str) -> Models:
     import numpy as np
@@ -314,6 +325,12 @@ def _load_models(directory: str) -> Models:
         raise ModelError(str(d), f"model built for codebook {card.get('codebook_version')}, code expects {CODEBOOK_VERSION}; retrain")
     if card.get("format") != MODEL_FORMAT:
         raise ModelError(str(d), f"model format {card.get('format')!r}, this code reads {MODEL_FORMAT!r}; retrain")
+    built, installed = (card.get("versions") or {}).get("scikit-learn"), _installed("scikit-learn")
+    if built != installed:
+        raise ModelError(
+            str(d), f"model built with scikit-learn {built}, installed {installed}: install scikit-learn=={built} "
+            "or retrain with `letterparse train`",
+        )
     try:
         spec = json.loads((d / "vocabulary.json").read_text("utf-8"))
         with np.load(d / "weights.npz", allow_pickle=False) as w:
