@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import duckdb
 
@@ -245,3 +246,38 @@ def test_docs_list_every_value_of_every_enumerated_column():
         assert rows, column
         for v in values:
             assert any(f"`{v}`" in r for r in rows), (column, v)
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_store_has_one_writer(tmp_path, name):
+    """Two batches writing one store at once both said they had stored everything; the
+    second writer is now refused at once, and can wait its turn instead."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    path = tmp_path / name
+    first = open_store(path)
+    try:
+        with pytest.raises(StoreError, match=rf"another letterparse run \(pid {os.getpid()}\) is writing this store"):
+            open_store(path)
+        # another process, too (the lock is the kernel's, not this process's)
+        code = f"from letterparse.store import open_store; open_store({str(path)!r})"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.returncode != 0 and "is writing this store" in out.stderr
+        # --wait: a second writer blocks until the first closes
+        got = {}
+        t = threading.Thread(target=lambda: got.setdefault("store", open_store(path, wait=True)))
+        t.start()
+        time.sleep(0.3)
+        assert "store" not in got and t.is_alive()
+    finally:
+        first.close()
+    t.join(5)
+    assert "store" in got
+    got["store"].close()
+    # a writer that died without closing leaves no stale lock
+    code = f"import os; from letterparse.store import open_store; s = open_store({str(path)!r}); os._exit(0)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    open_store(path).close()

@@ -229,6 +229,7 @@ def run_batch(
     max_pages: int | None = None,
     max_bytes: int | None = None,
     flush_every: float = FLUSH_SECONDS,
+    wait: bool = False,
 ) -> BatchResult:
     """Parse every file under ``inputs`` into the store ``out`` (see :mod:`letterparse.store`).
 
@@ -238,7 +239,9 @@ def run_batch(
     more than ``max_pages`` pages or a file larger than ``max_bytes`` bytes is
     recorded as ``too_large`` (defaults: those of :func:`letterparse.parse`).  A store
     that buffers rows (Parquet) is flushed every ``flush_every`` seconds, so a killed
-    run loses at most that much work; ``resume`` picks up from there.
+    run loses at most that much work; ``resume`` picks up from there.  A store has one
+    writer: another run writing ``out`` makes this one fail at once, or with ``wait``
+    wait for it.
 
     >>> run_batch(["../shared/corpus"], "letters.duckdb", workers=4)  # doctest: +SKIP
     """
@@ -271,7 +274,7 @@ def run_batch(
             pool.close(kill=True)
         raise
     try:
-        with open_store(out) as store:
+        with open_store(out, wait=wait) as store:
             done = store.completed(PARSER_VERSION, mversion) if resume else set()
             todo = _largest_first([_Task(p, s) for p, s in files if s not in done])
             writer = _Writer(store, PARSER_VERSION, mversion, _Progress(len(todo), progress), flush_every)

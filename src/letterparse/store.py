@@ -297,7 +297,19 @@ class Store:
     def flush(self) -> None:
         """Make everything written so far durable (DuckDB and JSONL already are)."""
 
+    lock: _WriterLock | None = None
+
     def close(self) -> None:
+        """Close the store and give up the writer's lock (closing may fail, on a full
+        disk say: the lock goes all the same)."""
+        try:
+            self._close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
+
+    def _close(self) -> None:
         pass
 
     def __enter__(self) -> Store:
@@ -307,21 +319,72 @@ class Store:
         self.close()
 
 
-def open_store(path: str | Path) -> Store:
-    """Open (creating if needed) the store at ``path`` for writing."""
+def lock_path(path: Path) -> Path:
+    """The writer's lock file, beside the store (a file or a folder): ``STORE.lock``."""
+    return path.with_name(path.name + ".lock")
+
+
+class _WriterLock:
+    """One writer per store: an exclusive ``flock`` on the store's lock file, held while
+    the store is open.  The kernel drops it when the holder exits, however it exits, so
+    a crashed run leaves no stale lock (the file itself stays; it holds the last pid)."""
+
+    def __init__(self, store: Path, path: Path, wait: bool):
+        import fcntl
+
+        try:
+            self.fh = open(path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(str(store), f"cannot open the store's lock file {path.name}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip()
+            self.fh.close()
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise StoreError(
+                str(store), f"another letterparse run{who} is writing this store; wait for it to finish, or pass --wait",
+            ) from None
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"{os.getpid()}\n")
+        self.fh.flush()
+
+    def release(self) -> None:
+        import fcntl
+
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+
+
+def open_store(path: str | Path, *, wait: bool = False) -> Store:
+    """Open (creating if needed) the store at ``path`` for writing, as its only writer:
+    a second writer gets a :class:`StoreError` at once, or with ``wait`` waits its turn.
+    Close it (or use ``with``)."""
     p = Path(path)
     kind = store_kind(p)
     check_ours(p, kind)
     try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(str(p), f"cannot create the folder for the store: {exc.strerror or exc}") from exc
+    lock = _WriterLock(p, lock_path(p), wait)
+    try:
         if kind == "jsonl":
-            return JsonlStore(p)
-        if kind == "parquet":
-            return ParquetStore(p)
-        return DuckdbStore(p)
+            store: Store = JsonlStore(p)
+        elif kind == "parquet":
+            store = ParquetStore(p)
+        else:
+            store = DuckdbStore(p)
     except StoreError:
+        lock.release()
         raise
     except Exception as exc:  # duckdb.IOException, OSError, pyarrow errors...
+        lock.release()
         raise StoreError(str(p), f"cannot open the store: {exc}") from exc
+    store.lock = lock
+    return store
 
 
 # --- DuckDB -------------------------------------------------------------------
@@ -448,7 +511,7 @@ class DuckdbStore(Store):
         ).fetchall()
         return {r[0] for r in rows}
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.con.close()
 
 
@@ -639,7 +702,7 @@ class JsonlStore(Store):
             if r["parser_version"] == parser_version and r["model_version"] == model_version
         }
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.fh.close()
 
 
@@ -740,7 +803,7 @@ class ParquetStore(Store):
             if r.letter["parser_version"] == parser_version and r.letter["model_version"] == model_version
         }
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.flush()
 
     def flush(self) -> None:
