@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,46 @@ def inputs(tmp_path: Path) -> Path:
     (d / "garbage.pdf").write_bytes(bytes(range(256)) * 20)
     (d / "notes.csv").write_text("ignored,by,suffix\n")
     return d
+
+
+SPIN = ".spins.pdf"  # with the hook on, parsing a file whose path ends so never finishes
+LIMIT = 1.0  # seconds per file in the timeout tests: the spinning file reaches it; a good one parses in ~0.1 s
+
+
+def _stop_forkserver() -> None:
+    """Stop this process's forkserver (with the helper multiprocessing's own tests use):
+    a batch's workers are forked from it and see the environment it started with, so
+    the next batch must start a fresh one to see a change in LETTERPARSE_TEST_SPIN."""
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
+
+
+@pytest.fixture
+def spinning(monkeypatch):
+    """Turns on the test-only hook in letterparse.extract: in a batch's workers, reading
+    a file whose path ends in SPIN sleeps until the worker is killed.  Gives a function
+    that turns it off again (it is off again after the test)."""
+
+    def turn(on: bool) -> None:
+        if on:
+            monkeypatch.setenv("LETTERPARSE_TEST_SPIN", SPIN)
+        else:
+            monkeypatch.delenv("LETTERPARSE_TEST_SPIN", raising=False)
+        _stop_forkserver()
+
+    turn(True)
+    yield lambda: turn(False)
+    if "LETTERPARSE_TEST_SPIN" in os.environ:
+        turn(False)
+
+
+def _spinning_file(folder: Path, size: int = 1 << 20) -> Path:
+    """A file that, with the hook on, never finishes parsing; larger than the other
+    inputs, so a batch (largest first) starts it first."""
+    path = folder / f"never_finishes{SPIN}"
+    path.write_bytes(b"%PDF-1.7\n" + b"%" * size)
+    return path
 
 
 def counts(store) -> dict[str, int]:
@@ -77,25 +120,27 @@ def test_batch_errors_then_resume(inputs, tmp_path, store):
     assert "Solihull" in set(letterparse.load(out)["letters"].authority)
 
 
-def test_slow_file_times_out_and_the_batch_goes_on(inputs, tmp_path):
-    big = tmp_path / "slow.txt"  # ~8 MB of findings: several seconds to segment
-    item = "\n".join(f"- The quality of practice number {i} is not good enough here." for i in range(20000))
-    big.write_text(("Areas for improvement\n\n" + item + "\n\n") * 6)
+def test_slow_file_times_out_and_the_batch_goes_on(inputs, tmp_path, spinning):
+    spin = _spinning_file(tmp_path)
     out = tmp_path / "t.duckdb"
     newham = inputs / "sub" / Path(PICK[0]).name
-    r = run_batch([big, newham, inputs / "empty.pdf"], out, workers=2, themes=False, progress=False, timeout=2.0)
+    t0 = time.monotonic()
+    r = run_batch([spin, newham, inputs / "empty.pdf"], out, workers=2, themes=False, progress=False, timeout=LIMIT)
+    assert LIMIT <= time.monotonic() - t0 < LIMIT + 20  # stopped at the limit, not left to spin
     assert (r.parsed, r.failed) == (1, 2)
     t = letterparse.load(out)
     assert dict(zip(t["errors"].path.map(lambda p: Path(p).name), t["errors"].error)) == {
-        "slow.txt": "timeout", "empty.pdf": "empty_file"}
+        spin.name: "timeout", "empty.pdf": "empty_file"}
     assert list(t["letters"].authority) == ["Newham"]
 
 
-def test_timed_out_file_moves_to_letters_on_resume(inputs, tmp_path):
+def test_timed_out_file_moves_to_letters_on_resume(inputs, tmp_path, spinning):
     out = tmp_path / "t.jsonl"
-    newham = inputs / "sub" / Path(PICK[0]).name
-    r = run_batch([newham], out, workers=1, themes=False, progress=False, timeout=0.0001)
+    newham = tmp_path / f"newham{SPIN}"
+    shutil.copy(inputs / "sub" / Path(PICK[0]).name, newham)
+    r = run_batch([newham], out, workers=1, themes=False, progress=False, timeout=0.2)
     assert r.failed == 1 and list(letterparse.load(out)["errors"].error) == ["timeout"]
+    spinning()  # off: the same file now parses
     r = run_batch([newham], out, workers=1, themes=False, progress=False, resume=True)
     assert (r.parsed, r.failed) == (1, 0)
     t = letterparse.load(out)
@@ -184,17 +229,15 @@ def test_dask_engine_matches_local(inputs, tmp_path):
     assert a["errors"][["path", "error"]].equals(b["errors"][["path", "error"]])
 
 
-def test_queued_files_are_timed_from_their_own_start(inputs, tmp_path):
-    """One worker, a file queued behind a slow one: the slow one times out, the
-    queued ones (which waited longer than the limit) are parsed, not timed out."""
-    big = tmp_path / "slow.txt"
-    item = "\n".join(f"- The quality of practice number {i} is not good enough here." for i in range(20000))
-    big.write_text(("Areas for improvement\n\n" + item + "\n\n") * 6)
+def test_queued_files_are_timed_from_their_own_start(inputs, tmp_path, spinning):
+    """One worker, a file queued behind one that never finishes: that one times out,
+    the queued ones (which waited longer than the limit) are parsed, not timed out."""
+    spin = _spinning_file(tmp_path)
     out = tmp_path / "q.duckdb"
-    firsts = [big, inputs / "sub" / Path(PICK[0]).name, inputs / Path(PICK[1]).name]
-    r = run_batch(firsts, out, workers=1, themes=False, progress=False, timeout=2.0)
+    firsts = [spin, inputs / "sub" / Path(PICK[0]).name, inputs / Path(PICK[1]).name]
+    r = run_batch(firsts, out, workers=1, themes=False, progress=False, timeout=LIMIT)
     t = letterparse.load(out)
-    assert dict(zip(t["errors"].path.map(lambda p: Path(p).name), t["errors"].error)) == {"slow.txt": "timeout"}
+    assert dict(zip(t["errors"].path.map(lambda p: Path(p).name), t["errors"].error)) == {spin.name: "timeout"}
     assert sorted(t["letters"].authority) == ["Newham", "Northumberland"]
     assert (r.parsed, r.failed) == (2, 1)
 
@@ -279,3 +322,38 @@ def test_a_wrong_out_fails_at_once_with_one_line(tmp_path):
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert res.stderr.strip() == f"Error: {tmp_path / 'results.csv'}: '.csv' is not a store: give FILE.duckdb, FILE.jsonl, or a folder (no suffix, or .parquet)"
     assert not (tmp_path / "results.csv").exists()
+
+
+@pytest.mark.corpus
+def test_ctrl_c_says_what_is_saved_and_how_to_finish(tmp_path):
+    """SIGINT to the whole process group (what Ctrl-C does): exit 130 and one line naming
+    the files saved and the --resume command; that command then finishes the job."""
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not (CORPUS / "ilacs-2018").is_dir():
+        pytest.skip("../shared/corpus is not here")
+    out = tmp_path / "s.jsonl"
+    exe = str(Path(sys.executable).with_name("letterparse"))
+    cmd = [exe, "batch", str(CORPUS / "ilacs-2018"), "--out", str(out), "--workers", "2", "--no-themes"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 2):
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    lines = err.decode().strip().splitlines()
+    assert p.returncode == 130, err
+    assert len(lines) == 1 and lines[0].startswith(f"Stopped: {out}: interrupted: "), lines
+    saved = int(lines[0].split("interrupted: ")[1].split(" files are saved")[0])
+    assert 2 <= saved < 80 and saved == out.read_bytes().count(b"\n")
+    finish = shlex.split(lines[0].split("to finish, run: ")[1])
+    assert finish[0] == "letterparse" and finish[-1] == "--resume"
+    done = subprocess.run([exe, *finish[1:]], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{saved} skipped" in done.stderr
+    assert len(letterparse.load(out)["letters"]) == 80

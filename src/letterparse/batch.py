@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .errors import InputNotFound, LetterparseError
+from .errors import InputNotFound, Interrupted, LetterparseError
 
 SUFFIXES = (".pdf", ".txt")
 CRASH_RETRIES = 2  # a file in flight when this many worker processes died is recorded as "internal"
@@ -65,6 +65,14 @@ def _sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def resume_command() -> str:
+    """The command line that was run, with ``--resume`` (what finishes an interrupted run)."""
+    import shlex
+
+    args = [a for a in sys.argv[1:] if a != "--resume"]
+    return shlex.join(["letterparse", *args, "--resume"])
 
 
 def collect_inputs(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, str]], int, int]:
@@ -139,9 +147,14 @@ def _init_worker(started: Any, themes: bool) -> None:
     """Pool initializer: keep the shared start-time array, and load what every file
     needs now, not inside the first file's time limit.  Forked from a forkserver
     that preloaded the same module, this costs nothing."""
+    import importlib
+    import signal
+
+    # Ctrl-C reaches the whole process group; it is the parent's to handle (it stops the
+    # workers and says what was saved), not a traceback from every worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _STARTED
     _STARTED = started
-    import importlib
 
     importlib.import_module(_preload_module(themes))  # a broken model is left to each file's parse to report
 
@@ -273,6 +286,7 @@ def run_batch(
         if pool is not None:
             pool.close(kill=True)
         raise
+    writer, todo = None, []
     try:
         with open_store(out, wait=wait) as store:
             done = store.completed(PARSER_VERSION, mversion) if resume else set()
@@ -286,6 +300,12 @@ def run_batch(
                         _run_dask(todo, writer.put, workers, task_args, timeout, scheduler)
             finally:
                 writer.close()  # writes what is queued; re-raises a store error
+    except KeyboardInterrupt:
+        if pool is not None:
+            pool.close(kill=True)
+            pool = None
+        saved = (writer.parsed + writer.failed) if writer is not None else 0
+        raise Interrupted(str(out), saved, max(0, len(todo) - saved), resume_command()) from None
     finally:
         if pool is not None:
             pool.close()

@@ -111,6 +111,20 @@ class StoreError(LetterparseError):
     code = "store_error"
 
 
+class Interrupted(LetterparseError):
+    """A batch stopped by Ctrl-C (SIGINT): what was saved, and how to finish."""
+
+    code = "interrupted"
+
+    def __init__(self, store: str, saved: int, left: int, command: str):
+        super().__init__(
+            store,
+            f"interrupted: {saved} files are saved in the store, {left} are not; "
+            f"to finish, run: {command}",
+        )
+        self.saved, self.left, self.command = saved, left, command
+
+
 class WorkerError(LetterparseError):
     """A batch's worker processes keep dying before they parse any file (a broken
     installation or start-up, not a bad input file)."""
