@@ -497,13 +497,42 @@ class _LocalPool:
 
     def close(self, kill: bool = False) -> None:
         self.starting.join()
-        if kill:
-            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
-                try:
-                    proc.kill()
-                except Exception:  # noqa: BLE001 - already gone
-                    pass
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if not kill:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            return
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        for proc in procs:
+            try:
+                proc.kill()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        for proc in procs:
+            proc.join(5)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        _unblock_manager(self.pool)
+
+
+def _unblock_manager(pool: Any, seconds: float = 10.0) -> None:
+    """A worker killed while it was sending a result leaves the executor's manager thread
+    waiting for the rest of that message for ever, and with it ``shutdown`` and the
+    interpreter's exit (seen: a batch hung after Ctrl-C, and after a timeout).  Feed the
+    result pipe until the thread reads a message it cannot unpickle, takes the pool for
+    broken, and ends; the pool is being thrown away, so nothing real is lost."""
+    thread = getattr(pool, "_executor_manager_thread", None)
+    if thread is None:
+        return
+    thread.join(0.5)
+    if not thread.is_alive():
+        return
+    fd = pool._result_queue._writer.fileno()
+    os.set_blocking(fd, False)
+    chunk, deadline = bytes(65536), time.monotonic() + seconds
+    while thread.is_alive() and time.monotonic() < deadline:
+        try:
+            os.write(fd, chunk)
+        except OSError:  # the pipe is full (the thread is not reading) or closed
+            pass
+        thread.join(0.05)
 
 
 POLL = 1.0  # seconds between looks at the start times of queued files

@@ -325,35 +325,51 @@ def lock_path(path: Path) -> Path:
 
 
 class _WriterLock:
-    """One writer per store: an exclusive ``flock`` on the store's lock file, held while
-    the store is open.  The kernel drops it when the holder exits, however it exits, so
-    a crashed run leaves no stale lock (the file itself stays; it holds the last pid)."""
+    """One writer per store: an exclusive ``flock`` on ``STORE.lock``, held while the
+    store is open and removed when it closes.  The kernel drops the lock when its holder
+    exits, however it exits, so a killed run leaves at most the file, never a lock.  A
+    lock taken on a file that was meanwhile removed (its holder closed) is taken again on
+    the new one, so two writers can never both hold it."""
 
     def __init__(self, store: Path, path: Path, wait: bool):
         import fcntl
 
-        try:
-            self.fh = open(path, "a+", encoding="utf-8")
-        except OSError as exc:
-            raise StoreError(str(store), f"cannot open the store's lock file {path.name}: {exc.strerror or exc}") from exc
-        try:
-            fcntl.flock(self.fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            self.fh.seek(0)
-            holder = self.fh.read().strip()
-            self.fh.close()
-            who = f" (pid {holder})" if holder.isdigit() else ""
-            raise StoreError(
-                str(store), f"another letterparse run{who} is writing this store; wait for it to finish, or pass --wait",
-            ) from None
-        self.fh.seek(0)
-        self.fh.truncate()
-        self.fh.write(f"{os.getpid()}\n")
-        self.fh.flush()
+        self.path = path
+        while True:
+            try:
+                fh = open(path, "a+", encoding="utf-8")
+            except OSError as exc:
+                raise StoreError(str(store), f"cannot open the store's lock file {path.name}: {exc.strerror or exc}") from exc
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip()
+                fh.close()
+                who = f" (pid {holder})" if holder.isdigit() else ""
+                raise StoreError(
+                    str(store), f"another letterparse run{who} is writing this store; wait for it to finish, or pass --wait",
+                ) from None
+            try:
+                same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            fh.close()  # the holder removed the file as we waited: lock the new one
+        self.fh = fh
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
 
     def release(self) -> None:
         import fcntl
 
+        try:
+            os.unlink(self.path)  # still holding the lock, so no one else has it
+        except OSError:
+            pass
         fcntl.flock(self.fh, fcntl.LOCK_UN)
         self.fh.close()
 
