@@ -13,20 +13,22 @@ SAMPLE_SOURCES = ROOT / "corpora" / "samples"
 sys.path.insert(0, str(Path(__file__).parent))  # tests/render.py
 
 
-def _render_samples() -> Path:
-    """The invented sample letters (markup we wrote) rendered to PDF once per test run."""
-    import tempfile
-
+def _render_samples(out: Path) -> Path:
+    """The invented sample letters (markup we wrote, corpora/samples/*.md) rendered to PDF in ``out``."""
     from render import render_letter
 
-    out = Path(tempfile.mkdtemp(prefix="letterparse-samples-"))
     for src in sorted(SAMPLE_SOURCES.glob("*.md")):
         if src.name.lower() != "readme.md":
             render_letter(src.read_text("utf-8"), out / (src.stem + ".pdf"))
     return out
 
 
-SAMPLES = _render_samples()
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory) -> Path:
+    """The folder of rendered sample PDFs (``<stem>.pdf`` per corpora/samples/<stem>.md):
+    rendered once per test run, on first use, in pytest's temporary folders (which
+    pytest prunes), never at import."""
+    return _render_samples(tmp_path_factory.mktemp("samples"))
 
 
 @pytest.fixture(scope="session")

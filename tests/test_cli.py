@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from letterparse.cli import app
 from letterparse.io import validate
-from conftest import ROOT, SAMPLES
+from conftest import ROOT
 
 COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
 
@@ -28,8 +28,8 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(name):
     assert f"letterparse {name}" in (ROOT / "README.md").read_text("utf-8")
 
 
-def test_extract_prints_one_valid_json_object():
-    result = CliRunner().invoke(app, ["extract", str(SAMPLES / "2022_wirral_jtai.pdf")])
+def test_extract_prints_one_valid_json_object(samples):
+    result = CliRunner().invoke(app, ["extract", str(samples / "2022_wirral_jtai.pdf")])
     assert result.exit_code == 0, result.stderr
     d = json.loads(result.stdout)
     validate(d)
@@ -37,16 +37,16 @@ def test_extract_prints_one_valid_json_object():
     assert all(f["themes"] for s in d["sections"] for f in s["findings"][:1])
 
 
-def test_extract_several_files_gives_json_lines():
-    files = [str(SAMPLES / "2019_leeds_focused_visit.pdf"), str(SAMPLES / "2023_somerset_ilacs.pdf")]
+def test_extract_several_files_gives_json_lines(samples):
+    files = [str(samples / "2019_leeds_focused_visit.pdf"), str(samples / "2023_somerset_ilacs.pdf")]
     result = CliRunner().invoke(app, ["extract", "--no-themes", *files])
     assert result.exit_code == 0
     lines = result.stdout.strip().splitlines()
     assert [json.loads(x)["authority"]["name"] for x in lines] == ["Leeds", "Somerset"]
 
 
-def test_extract_explain_adds_terms():
-    result = CliRunner().invoke(app, ["extract", "--explain", str(SAMPLES / "2019_leeds_focused_visit.pdf")])
+def test_extract_explain_adds_terms(samples):
+    result = CliRunner().invoke(app, ["extract", "--explain", str(samples / "2019_leeds_focused_visit.pdf")])
     assert result.exit_code == 0
     f = json.loads(result.stdout)["sections"][1]["findings"][0]
     assert set(f["explain"]) == {"scores", "terms"}
@@ -72,10 +72,10 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
-def test_readme_library_example_runs(capsys):
+def test_readme_library_example_runs(samples, capsys):
     readme = (ROOT / "README.md").read_text("utf-8")
     code = readme.split("```python\n", 1)[1].split("```", 1)[0]
-    exec(code.replace('"letter.pdf"', repr(str(SAMPLES / "2019_leeds_focused_visit.pdf"))), {})
+    exec(code.replace('"letter.pdf"', repr(str(samples / "2019_leeds_focused_visit.pdf"))), {})
     out = capsys.readouterr().out
     assert "improvements What needs to improve in this area of social work practice? 4" in out
     assert "Leeds 2019-03-05" in out

@@ -26,14 +26,14 @@ from typer.testing import CliRunner
 import letterparse
 from letterparse.batch import run_batch
 from letterparse.cli import app
-from conftest import CORPUS, SAMPLES
+from conftest import CORPUS
 
 N_CORPUS = 30
 KILL_TIMEOUT = 120.0  # seconds to wait for the store to fill up before giving up
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> Path:
+def inputs(tmp_path_factory, samples) -> Path:
     """30 corpus letters (or, without the corpus, 30 distinct copies of the samples)
     and two bad files."""
     d = tmp_path_factory.mktemp("crash_in")
@@ -42,9 +42,9 @@ def inputs(tmp_path_factory) -> Path:
         for p in corpus:
             shutil.copy(p, d / p.name)
     else:
-        samples = sorted(SAMPLES.glob("*.pdf"))
+        pdfs = sorted(samples.glob("*.pdf"))
         for i in range(N_CORPUS):
-            src = samples[i % len(samples)]
+            src = pdfs[i % len(pdfs)]
             # bytes after %%EOF: the same letter under another sha256
             (d / f"{i:02d}_{src.name}").write_bytes(src.read_bytes() + f"\n% copy {i}\n".encode())
     (d / "empty.pdf").write_bytes(b"")
@@ -283,7 +283,7 @@ def _fail_fsync_after(monkeypatch, n: int) -> None:
 
 
 def test_compare_outputs_are_renamed_into_place(tmp_path, monkeypatch):
-    """CSV, Markdown, PNG and HTML from compare: each written to a temporary file
+    """CSV, Markdown and PNG from compare: each written to a temporary file
     in the destination folder, then renamed over the destination."""
     from letterparse.compare import compare
     from letterparse.store import open_store
@@ -294,9 +294,9 @@ def test_compare_outputs_are_renamed_into_place(tmp_path, monkeypatch):
         for l in sample_letters():
             s.put_letter(l, "1", "none")
     outs = {"csv": tmp_path / "o" / "t.csv", "md": tmp_path / "o" / "t.md", "png": tmp_path / "o" / "h.png",
-            "trends": tmp_path / "o" / "t.png", "html": tmp_path / "o" / "r.html"}
+            "trends": tmp_path / "o" / "t.png"}
     calls = _spy_replace(monkeypatch)
-    compare(store, outs["csv"], ["authority", "year"], heatmap=outs["png"], trends=outs["trends"], html_out=outs["html"])
+    compare(store, outs["csv"], ["authority", "year"], heatmap=outs["png"], trends=outs["trends"])
     compare(store, outs["md"], ["authority"])
     assert {dst for _, dst in calls} == {str(p) for p in outs.values()}
     for src, dst in calls:

@@ -8,9 +8,12 @@ from typer.testing import CliRunner
 
 from letterparse import errors, parse
 from letterparse.cli import app
-from conftest import SAMPLES
 
-GOOD = SAMPLES / "2019_leeds_focused_visit.pdf"
+
+@pytest.fixture(scope="session")
+def good(samples):
+    """An invented sample letter that parses (3 pages)."""
+    return samples / "2019_leeds_focused_visit.pdf"
 
 
 def _encrypted(path):
@@ -41,25 +44,25 @@ def _w(path, data):
 
 
 CASES = [
-    ("missing", lambda p: p / "nope.pdf", errors.InputNotFound, "no such file"),
-    ("directory", lambda p: p, errors.IsADirectory, "is a directory"),
-    ("empty", lambda p: _w(p / "empty.pdf", b""), errors.EmptyFile, "empty"),
-    ("html", lambda p: _w(p / "err.pdf", "<!DOCTYPE html><html><body>Not found</body></html>"),
+    ("missing", lambda p, good: p / "nope.pdf", errors.InputNotFound, "no such file"),
+    ("directory", lambda p, good: p, errors.IsADirectory, "is a directory"),
+    ("empty", lambda p, good: _w(p / "empty.pdf", b""), errors.EmptyFile, "empty"),
+    ("html", lambda p, good: _w(p / "err.pdf", "<!DOCTYPE html><html><body>Not found</body></html>"),
      errors.NotAPdf, "HTML"),
-    ("garbage", lambda p: _w(p / "g.pdf", bytes(range(256)) * 40), errors.NotAPdf, "binary"),
-    ("truncated", lambda p: _w(p / "t.pdf", GOOD.read_bytes()[:3000]), errors.CorruptPdf, "corrupt"),
-    ("corrupt", lambda p: _w(p / "c.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 500), errors.CorruptPdf, "corrupt"),
-    ("encrypted", lambda p: _encrypted(p / "e.pdf"), errors.EncryptedPdf, "encrypted"),
-    ("scanned", lambda p: _scanned(p / "s.pdf"), errors.NoTextLayer, "OCR"),
-    ("docx", lambda p: _w(p / "a.docx", b"PK\x03\x04rest"), errors.UnsupportedFileType, "unsupported"),
-    ("latin1 text", lambda p: _w(p / "l.txt", "caf\xe9 ".encode("latin-1") * 10), errors.BadTextEncoding, "UTF-8"),
+    ("garbage", lambda p, good: _w(p / "g.pdf", bytes(range(256)) * 40), errors.NotAPdf, "binary"),
+    ("truncated", lambda p, good: _w(p / "t.pdf", good.read_bytes()[:3000]), errors.CorruptPdf, "corrupt"),
+    ("corrupt", lambda p, good: _w(p / "c.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 500), errors.CorruptPdf, "corrupt"),
+    ("encrypted", lambda p, good: _encrypted(p / "e.pdf"), errors.EncryptedPdf, "encrypted"),
+    ("scanned", lambda p, good: _scanned(p / "s.pdf"), errors.NoTextLayer, "OCR"),
+    ("docx", lambda p, good: _w(p / "a.docx", b"PK\x03\x04rest"), errors.UnsupportedFileType, "unsupported"),
+    ("latin1 text", lambda p, good: _w(p / "l.txt", "caf\xe9 ".encode("latin-1") * 10), errors.BadTextEncoding, "UTF-8"),
 ]
 
 
 @pytest.mark.parametrize("backend", ["pdfium", "plumber"])
 @pytest.mark.parametrize("name,make,exc,words", CASES, ids=[c[0] for c in CASES])
-def test_library_raises_typed_errors(tmp_path, backend, name, make, exc, words):
-    path = make(tmp_path)
+def test_library_raises_typed_errors(tmp_path, good, backend, name, make, exc, words):
+    path = make(tmp_path, good)
     with pytest.raises(exc) as info:
         parse(path, backend=backend, themes=False)
     assert isinstance(info.value, errors.LetterparseError)
@@ -68,8 +71,8 @@ def test_library_raises_typed_errors(tmp_path, backend, name, make, exc, words):
 
 
 @pytest.mark.parametrize("name,make,exc,words", CASES, ids=[c[0] for c in CASES])
-def test_cli_prints_error_and_exits_1(tmp_path, name, make, exc, words):
-    path = make(tmp_path)
+def test_cli_prints_error_and_exits_1(tmp_path, good, name, make, exc, words):
+    path = make(tmp_path, good)
     result = CliRunner().invoke(app, ["extract", str(path)])
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -78,12 +81,12 @@ def test_cli_prints_error_and_exits_1(tmp_path, name, make, exc, words):
     assert "Traceback" not in result.stderr
 
 
-def test_page_limit(tmp_path):
+def test_page_limit(good, tmp_path):
     with pytest.raises(errors.TooLarge) as info:
-        parse(GOOD, max_pages=1, themes=False)
+        parse(good, max_pages=1, themes=False)
     assert "page count" in str(info.value)
     with pytest.raises(errors.TooLarge):
-        parse(GOOD, max_bytes=1000, themes=False)
+        parse(good, max_bytes=1000, themes=False)
 
 
 def test_page_limit_applies_to_text_input_too(tmp_path):
@@ -98,10 +101,10 @@ def test_page_limit_applies_to_text_input_too(tmp_path):
     assert result.exit_code == 1 and "page count 3" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_cli_goes_on_past_a_bad_file(tmp_path):
+def test_cli_goes_on_past_a_bad_file(good, tmp_path):
     bad = tmp_path / "bad.pdf"
     bad.write_text("<html></html>")
-    result = CliRunner().invoke(app, ["extract", str(bad), str(GOOD)])
+    result = CliRunner().invoke(app, ["extract", str(bad), str(good)])
     assert result.exit_code == 1
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1 and '"family": "focused_visit"' in lines[0]
@@ -157,12 +160,12 @@ def test_an_inspection_title_without_the_word_ofsted_is_still_a_letter(tmp_path)
     assert letter.framework == "focused_visit" and len(letter.findings) == 1
 
 
-def test_batch_records_a_foreign_document_and_goes_on(tmp_path):
+def test_batch_records_a_foreign_document_and_goes_on(good, tmp_path):
     import letterparse
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "LICENSE.txt").write_text("MIT License\n\nPermission is hereby granted, free of charge.\n", encoding="utf-8")
-    (tmp_path / "in" / "letter.pdf").write_bytes(GOOD.read_bytes())
+    (tmp_path / "in" / "letter.pdf").write_bytes(good.read_bytes())
     out = tmp_path / "s.duckdb"
     result = CliRunner().invoke(app, ["batch", str(tmp_path / "in"), "--out", str(out), "--workers", "1", "--no-themes"])
     assert result.exit_code == 1 and "1 parsed" in result.stderr and "1 errors" in result.stderr

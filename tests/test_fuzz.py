@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from letterparse import errors
 from letterparse.model import Line
 from letterparse.segment import LIST_KINDS, normalise_heading, segment, vocabulary
-from conftest import CORPUS, SAMPLES
+from conftest import CORPUS
 
 GLYPHS = ["\u25fc", "\u2022", "\u25aa", "\uf0b7", "-"]
 
@@ -452,8 +452,8 @@ MUTANTS = int(os.environ.get("LETTERPARSE_FUZZ_MUTANTS", "40"))
 TIMEOUT = 30.0  # seconds per parse; a hang is a failure
 
 
-def _sources() -> list[Path]:
-    out = sorted(SAMPLES.glob("*.pdf"))
+def _sources(samples: Path) -> list[Path]:
+    out = sorted(samples.glob("*.pdf"))
     if (CORPUS / "manifest.csv").exists():
         # small real documents of three families (4, 3 and 12 pages)
         for rel in ("focused-visit/2018-03-01_80511_newham.pdf", "jtai/", "ilacs-2021/"):
@@ -496,29 +496,53 @@ def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
 
 
 def _parse_outcome(path: str, backend: str) -> tuple[str, str]:
-    """Runs in a child process: ("letter", n sections), ("typed", class) or ("other", traceback)."""
+    """Runs in a child process: ("letter", n sections) for a letter that passes
+    check_letter, ("typed", class name) for a typed error that passes check_typed, or
+    ("other", traceback) for anything else (a bare exception, a failed check)."""
     import traceback
 
     from letterparse import LetterparseError, parse
 
     try:
-        letter = parse(path, backend=backend, themes=False)
+        try:
+            letter = parse(path, backend=backend, themes=False)
+        except LetterparseError as exc:
+            check_typed(exc, path)
+            return ("typed", type(exc).__name__)
+        check_letter(letter)
         return ("letter", str(len(letter.sections)))
-    except LetterparseError as exc:
-        return ("typed", type(exc).__name__)
-    except BaseException:  # noqa: BLE001 - exactly what this test hunts for
+    except BaseException:  # noqa: BLE001 - exactly what this test hunts for; reported, not swallowed
         return ("other", traceback.format_exc())
 
 
+def check_typed(exc: Exception, path: str) -> None:
+    """A typed error of ours that names the file and says what is wrong with it."""
+    typed = {c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.LetterparseError)}
+    assert type(exc) in typed - {errors.LetterparseError}, type(exc)
+    assert exc.code != "error" and exc.message.strip(), (exc.code, exc.message)
+    assert exc.path == path and str(exc) == f"{path}: {exc.message}"
+
+
+def check_letter(letter) -> None:
+    """A letter from a (damaged) PDF: spans that slice back to their findings, JSON that
+    the schema accepts and that round-trips byte for byte."""
+    from letterparse.io import dumps, loads, validate
+
+    check_spans(letter.text, letter.sections)
+    validate(letter.to_dict())
+    a = dumps(letter)
+    assert dumps(loads(a)) == a
+
+
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory) -> dict[int, tuple[str, str, str, str]]:
+def outcomes(tmp_path_factory, samples) -> dict[int, tuple[str, str, str, str]]:
     """Mutant number -> (file name, backend, outcome, detail), all parsed in child
     processes, each allowed TIMEOUT seconds."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import TimeoutError as FutureTimeout
 
-    sources = _sources()
+    sources = _sources(samples)
     rng = random.Random(20261127)
     d = tmp_path_factory.mktemp("mutants")
     files = []
@@ -561,42 +585,58 @@ def test_mutated_pdf_ends_in_a_letter_or_a_typed_error(outcomes, i):
         pytest.fail("not parsed: an earlier mutant hung the worker")
     name, backend, outcome, detail = outcomes[i]
     assert outcome in ("letter", "typed"), f"{name} ({backend}): {outcome}\n{detail}"
-    if outcome == "typed":
-        typed = {c.__name__ for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.LetterparseError)}
-        assert detail in typed
 
 
 def _unloadable_second_page() -> bytes:
     """A two-page PDF whose second page object is not a dictionary: the document
-    opens and counts two pages, loading page 2 fails."""
+    opens and counts two pages, loading page 2 fails.  Page 1 is a complete letter."""
     import io
 
     from reportlab.pdfgen import canvas
 
     buf = io.BytesIO()
     c = canvas.Canvas(buf)
-    for text in ("Strengths", "Areas for improvement"):
-        c.drawString(72, 720, text)
+    pages = [[("Helvetica", 760, "Ofsted"), ("Helvetica-Bold", 720, "Strengths"),
+              ("Helvetica", 700, "- Leaders know their services well.")],
+             [("Helvetica-Bold", 720, "Areas for improvement")]]
+    for lines in pages:
+        for font, y, text in lines:
+            c.setFont(font, 11)
+            c.drawString(72, y, text)
         c.showPage()
     c.save()
     data = buf.getvalue()
-    i = data.index(b"4 0 obj\n<<")  # reportlab numbers the pages' objects 3 and 4
-    return data[:i] + b"4 0 obj\n[[" + data[i + 10 :]
+    page2 = re.search(rb"/Kids \[ \d+ 0 R (\d+) 0 R \]", data).group(1)
+    head = page2 + b" 0 obj\n<<"
+    i = data.index(head)  # same length replaced: the xref offsets stay right
+    return data[:i] + page2 + b" 0 obj\n[[" + data[i + len(head) :]
 
 
-@pytest.mark.parametrize("backend", ["pdfium", "plumber"])
-def test_pdf_with_an_unloadable_page_is_a_typed_error(tmp_path, backend):
+def test_pdf_with_an_unloadable_page_is_corrupt_for_pdfium(tmp_path):
     """Found by the fuzzer: a page object that cannot be loaded (pdfium raised a bare
-    PdfiumError, pdfplumber's close() raised again over the typed error)."""
-    from letterparse import LetterparseError, parse
+    PdfiumError) is a typed CorruptPdf that names the page."""
+    from letterparse import parse
 
     p = tmp_path / "unloadable.pdf"
     p.write_bytes(_unloadable_second_page())
-    try:
-        parse(p, backend=backend, themes=False)
-    except LetterparseError:
-        pass  # refused with a typed error (CorruptPdf, NoTextLayer...): fine
-    # anything else (a bare PdfiumError, a TypeError) fails the test
+    with pytest.raises(errors.CorruptPdf) as info:
+        parse(p, backend="pdfium", themes=False)
+    check_typed(info.value, str(p))
+    assert "page 2" in info.value.message
+
+
+def test_pdf_with_an_unloadable_page_is_its_readable_pages_for_pdfplumber(tmp_path):
+    """Found by the fuzzer (pdfplumber's close() raised again over the error): pdfminer
+    skips a page object that is not a dictionary, so the letter is page 1's."""
+    from letterparse import parse
+
+    p = tmp_path / "unloadable.pdf"
+    p.write_bytes(_unloadable_second_page())
+    letter = parse(p, backend="plumber", themes=False)
+    check_letter(letter)
+    assert letter.source.pages == 1
+    assert [(s.kind, [f.text for f in s.findings]) for s in letter.sections] == [
+        ("strengths", ["Leaders know their services well."])]
 
 
 def test_mutations_reach_both_outcomes(outcomes):

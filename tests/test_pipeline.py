@@ -9,7 +9,6 @@ import pytest
 
 from letterparse import parse
 from letterparse.io import dumps, loads, validate
-from conftest import SAMPLES
 
 
 def _shape(letter):
@@ -81,9 +80,9 @@ SAMPLE_EXPECTED = {
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_EXPECTED))
-def test_invented_samples(name):
+def test_invented_samples(samples, name):
     family, authority, letter_date, start, end, inspectors, grades, shape = SAMPLE_EXPECTED[name]
-    letter = parse(SAMPLES / f"{name}.pdf", themes=False)
+    letter = parse(samples / f"{name}.pdf", themes=False)
     assert letter.family == family
     assert letter.authority.name == authority
     assert letter.letter_date == letter_date
@@ -98,8 +97,8 @@ def test_invented_samples(name):
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_EXPECTED))
-def test_json_is_deterministic_and_round_trips(name):
-    path = SAMPLES / f"{name}.pdf"
+def test_json_is_deterministic_and_round_trips(samples, name):
+    path = samples / f"{name}.pdf"
     a = dumps(parse(path, themes=False))
     b = dumps(parse(path, themes=False))
     assert a == b
@@ -109,8 +108,8 @@ def test_json_is_deterministic_and_round_trips(name):
     assert d["source"]["sha256"] and d["source"]["backend"] == "pdfium"
 
 
-def test_backends_agree_on_structure():
-    path = SAMPLES / "2019_leeds_focused_visit.pdf"
+def test_backends_agree_on_structure(samples):
+    path = samples / "2019_leeds_focused_visit.pdf"
     a = parse(path, backend="pdfium", themes=False)
     b = parse(path, backend="plumber", themes=False)
     assert _shape(a) == _shape(b)
@@ -140,7 +139,7 @@ def test_mark_gaps_sets_only_the_gap_flag():
 
 
 @pytest.mark.corpus
-def test_pdfium_unchecked_calls_read_the_same_lines(monkeypatch, corpus):
+def test_pdfium_unchecked_calls_read_the_same_lines(samples, monkeypatch, corpus):
     """The pdfium backend calls four PDFium text functions through prototypes without
     ctypes' argument checks (for speed); pypdfium2's own declared functions must give
     the same lines, on our samples and on every 200th corpus PDF."""
@@ -149,7 +148,7 @@ def test_pdfium_unchecked_calls_read_the_same_lines(monkeypatch, corpus):
     from letterparse.extract import pdfium
     from letterparse.extract import read_checked
 
-    paths = sorted(SAMPLES.glob("*.pdf")) + sorted(corpus.rglob("*.pdf"))[::200]
+    paths = sorted(samples.glob("*.pdf")) + sorted(corpus.rglob("*.pdf"))[::200]
     fast = [pdfium.read_pdf(str(p), read_checked(p), max_pages=500) for p in paths]
     declared = (raw.FPDFText_GetCharBox, raw.FPDFText_GetFontSize, raw.FPDFText_GetFontWeight, raw.FPDFText_GetCharOrigin)
     monkeypatch.setattr(pdfium, "_calls", lambda _raw: declared)

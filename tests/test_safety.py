@@ -25,9 +25,13 @@ import letterparse
 from letterparse import errors
 from letterparse.cli import app
 from letterparse.fetch import MAX_NAME, fetch, file_name
-from conftest import ROOT, SAMPLES
+from conftest import ROOT
 
-GOOD = SAMPLES / "2019_leeds_focused_visit.pdf"  # 3 pages
+
+@pytest.fixture(scope="session")
+def good(samples) -> Path:
+    """An invented sample letter that parses."""
+    return samples / "2019_leeds_focused_visit.pdf"  # 3 pages
 
 
 def tree(folder: Path) -> dict[str, tuple[int, int]]:
@@ -81,9 +85,9 @@ def test_file_name_is_plain_for_any_url(tmp_path_factory, tail):
 
 
 @pytest.fixture
-def pdf_server():
+def pdf_server(good):
     """A local server (127.0.0.1 only) answering every path with the same PDF."""
-    body = GOOD.read_bytes()
+    body = good.read_bytes()
     paths: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -105,7 +109,7 @@ def pdf_server():
     httpd.server_close()
 
 
-def test_fetch_writes_only_inside_its_folder(pdf_server, tmp_path):
+def test_fetch_writes_only_inside_its_folder(good, pdf_server, tmp_path):
     base, paths = pdf_server
     work = tmp_path / "work"
     out = work / "pdfs"
@@ -132,7 +136,7 @@ def test_fetch_writes_only_inside_its_folder(pdf_server, tmp_path):
     assert sum(s == ("downloaded", "") for s in status.values()) == len(urls) - 1
     assert {k: v for k, v in tree(tmp_path).items() if not k.startswith("work/pdfs/")} == outside
     assert secret.read_bytes() == b"%PDF-1.4 secret"  # the symlink was replaced, not followed
-    assert not (out / "trap.pdf").is_symlink() and (out / "trap.pdf").read_bytes() == GOOD.read_bytes()
+    assert not (out / "trap.pdf").is_symlink() and (out / "trap.pdf").read_bytes() == good.read_bytes()
     names = [p.name for p in out.iterdir()]
     assert len(names) == len(urls) - 1 + 1  # the downloads and fetch-report.csv
     for rec in r.records:
@@ -160,10 +164,10 @@ def elsewhere(tmp_path, monkeypatch) -> Path:
     ("s_parquet", ["s_parquet/errors.parquet", "s_parquet/findings.parquet", "s_parquet/letters.parquet",
                    "s_parquet/sections.parquet"]),
 ])
-def test_batch_writes_only_its_store(tmp_path, elsewhere, store, expected):
+def test_batch_writes_only_its_store(good, tmp_path, elsewhere, store, expected):
     inputs = tmp_path / "in"
     inputs.mkdir()
-    shutil.copy(GOOD, inputs / GOOD.name)
+    shutil.copy(good, inputs / good.name)
     (inputs / "empty.pdf").write_bytes(b"")
     before = tree(tmp_path)
     out_dir = tmp_path / "out"
@@ -281,21 +285,21 @@ def test_extract_refuses_a_huge_pdf_quickly(huge_pdf, backend):
     ("--max-pages", "2", "page count 3 exceeds the limit of 2"),
     ("--max-bytes", "1000", "exceeds the limit of 1000"),
 ])
-def test_extract_limits_are_options(option, value, words):
-    res = CliRunner().invoke(app, ["extract", str(GOOD), option, value, "--no-themes"])
+def test_extract_limits_are_options(good, option, value, words):
+    res = CliRunner().invoke(app, ["extract", str(good), option, value, "--no-themes"])
     assert res.exit_code == 1 and res.stderr.startswith("Error: ") and words in res.stderr
-    ok = CliRunner().invoke(app, ["extract", str(GOOD), option, str(10**9), "--no-themes"])
+    ok = CliRunner().invoke(app, ["extract", str(good), option, str(10**9), "--no-themes"])
     assert ok.exit_code == 0 and json.loads(ok.stdout)["source"]["pages"] == 3
-    bad = CliRunner().invoke(app, ["extract", str(GOOD), option, "0"])
+    bad = CliRunner().invoke(app, ["extract", str(good), option, "0"])
     assert bad.exit_code == 2  # a usage error, not a crash
 
 
-def test_batch_limits_are_options(tmp_path, huge_pdf):
+def test_batch_limits_are_options(samples, good, tmp_path, huge_pdf):
     inputs = tmp_path / "in"
     inputs.mkdir()
-    shutil.copy(GOOD, inputs / "three_pages.pdf")
+    shutil.copy(good, inputs / "three_pages.pdf")
     shutil.copy(huge_pdf, inputs / "huge.pdf")
-    shutil.copy(SAMPLES / "2016_wokingham_sif.pdf", inputs / "five_pages.pdf")
+    shutil.copy(samples / "2016_wokingham_sif.pdf", inputs / "five_pages.pdf")
     out = tmp_path / "s.duckdb"
     res = CliRunner().invoke(app, [
         "batch", str(inputs), "--out", str(out), "--workers", "1", "--no-themes", "--max-pages", "4"])
@@ -307,7 +311,7 @@ def test_batch_limits_are_options(tmp_path, huge_pdf):
     assert "page count 2000 exceeds the limit of 4" in errs["huge.pdf"]
     assert set(t["errors"].error) == {"too_large"}
 
-    small = GOOD.stat().st_size + 1
+    small = good.stat().st_size + 1
     res = CliRunner().invoke(app, [
         "batch", str(inputs), "--out", str(out), "--workers", "1", "--no-themes", "--max-bytes", str(small)])
     t = letterparse.load(out)
@@ -315,7 +319,7 @@ def test_batch_limits_are_options(tmp_path, huge_pdf):
     assert "five_pages.pdf" in too_big and "file size (bytes)" in " ".join(t["errors"].message)
 
 
-def test_batch_timeout_stops_a_backend_that_never_returns(tmp_path):
+def test_batch_timeout_stops_a_backend_that_never_returns(samples, good, tmp_path):
     """A PDF on which the backend loops forever (simulated: a sitecustomize makes
     pypdfium2's reader spin on files named *loops*) is recorded as a timeout; the
     worker is replaced and the other files are parsed."""
@@ -337,9 +341,9 @@ def test_batch_timeout_stops_a_backend_that_never_returns(tmp_path):
     """))
     inputs = tmp_path / "in"
     inputs.mkdir()
-    shutil.copy(GOOD, inputs / "a_good.pdf")
-    shutil.copy(SAMPLES / "2022_wirral_jtai.pdf", inputs / "b_loops.pdf")
-    shutil.copy(SAMPLES / "2016_wokingham_sif.pdf", inputs / "c_good.pdf")
+    shutil.copy(good, inputs / "a_good.pdf")
+    shutil.copy(samples / "2022_wirral_jtai.pdf", inputs / "b_loops.pdf")
+    shutil.copy(samples / "2016_wokingham_sif.pdf", inputs / "c_good.pdf")
     out = tmp_path / "s.duckdb"
     env = {**os.environ, "PYTHONPATH": str(site), "LETTERPARSE_TEST_LOOP": "1"}
     t0 = time.monotonic()

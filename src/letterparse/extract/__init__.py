@@ -8,7 +8,9 @@ which one ran.
 from __future__ import annotations
 
 import hashlib
+import os
 import statistics
+import time
 from pathlib import Path
 
 from ..errors import CorruptPdf, EmptyFile, InputNotFound, IsADirectory, NotAPdf, TooLarge, UnsupportedFileType
@@ -70,6 +72,7 @@ def extract(
     """Read ``path`` (a PDF or a UTF-8 text file) into a :class:`RawDocument`."""
     p = Path(path)
     data = read_checked(p, max_bytes)
+    _spin_for_tests(str(p))
     suffix = p.suffix.lower()
     kind = sniff(data)
     digest = sha256_of(data)
@@ -93,6 +96,17 @@ def extract(
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     pages = read_pdf(str(p), data, max_pages=max_pages)
     return RawDocument(str(p), digest, backend, tuple(mark_gaps(pg) for pg in pages))
+
+
+def _spin_for_tests(path: str) -> None:
+    """TEST-ONLY hook, never set in use: with ``LETTERPARSE_TEST_SPIN=<suffix>`` in the
+    environment, reading a file whose path ends with ``<suffix>`` sleeps until the process
+    is killed, so the tests of a batch's per-file time limit get a file that never
+    finishes (tests/test_batch.py).  Read at each call, in the process that parses: a
+    batch's workers see the environment of the forkserver they were forked from."""
+    suffix = os.environ.get("LETTERPARSE_TEST_SPIN")
+    while suffix and path.endswith(suffix):
+        time.sleep(0.05)
 
 
 def check_page_count(path: str, n: int, max_pages: int) -> None:
