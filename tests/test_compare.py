@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
@@ -276,8 +275,8 @@ def test_theme_error_lists_every_theme_and_unclassified(tiny):
 
 def test_outputs(store, tmp_path):
     csv, md, js = tmp_path / "c.csv", tmp_path / "c.md", tmp_path / "c.json"
-    heat, trend, page = tmp_path / "h.png", tmp_path / "t.png", tmp_path / "r.html"
-    t = compare(store, csv, heatmap=heat, trends=trend, html_out=page)
+    heat, trend = tmp_path / "h.png", tmp_path / "t.png"
+    t = compare(store, csv, heatmap=heat, trends=trend)
     back = pd.read_csv(csv)
     assert list(back.columns) == list(t.columns) and len(back) == len(t) == 6
     assert back[(back.authority == "Newham") & (back.year == 2019) & (back.theme == "unclassified")].share.tolist() == [0.25]
@@ -293,12 +292,6 @@ def test_outputs(store, tmp_path):
     for png in (heat, trend):
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
-    html = page.read_text()
-    assert "<table" in html and "Newham" in html and "ci_low" in html
-    # self-contained: no external references, two embedded PNGs that decode
-    assert not re.search(r'(src|href)="(?!data:)', html)
-    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == 2 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
 
 
 def test_bad_output_suffix_fails_before_reading_the_store(tmp_path):
@@ -358,3 +351,10 @@ def test_cli_compare_store_errors(tmp_path):
     assert res.exit_code == 1 and "Error: " in res.stderr and "no such store" in res.stderr and "Traceback" not in res.output
     res = CliRunner().invoke(app, ["compare", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "c.xlsx")])
     assert res.exit_code == 1 and "give a .csv, .md or .json output file" in res.stderr
+
+
+def test_cli_compare_html_is_gone_for_the_report(store, tmp_path):
+    res = CliRunner().invoke(app, ["compare", str(store), "--html", str(tmp_path / "r.html")])
+    assert res.exit_code == 2 and "No such option: --html" in res.output
+    assert not (tmp_path / "r.html").exists()
+    assert "letterparse report" in CliRunner().invoke(app, ["compare", "--help"]).output

@@ -192,10 +192,15 @@ def test_compare_writes_only_its_outputs(tmp_path, elsewhere):
     o = tmp_path / "report"
     res = CliRunner().invoke(app, [
         "compare", str(store), "--out", str(o / "t.csv"), "--heatmap", str(o / "h.png"),
-        "--trends", str(o / "t.png"), "--html", str(o / "r.html")])
+        "--trends", str(o / "t.png")])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["report", str(store), "--out", str(o / "site")])
     assert res.exit_code == 0, res.output
     after = tree(tmp_path)
-    assert sorted(set(after) - set(before)) == ["report/h.png", "report/r.html", "report/t.csv", "report/t.png"]
+    added = sorted(set(after) - set(before))
+    assert added[:3] == ["report/h.png", "report/site/.letterparse-report", "report/site/assets/report.css"]
+    assert all(a.startswith("report/site/") for a in added if a not in ("report/h.png", "report/t.csv", "report/t.png"))
+    assert "report/site/index.html" in added and "report/t.csv" in added
     assert {k: after[k] for k in before} == before  # the store is only read
     assert not list(elsewhere.iterdir())
 

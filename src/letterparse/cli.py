@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import LetterparseError
+from .errors import Interrupted, LetterparseError
 from .extract import DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES  # constants only: no PDF library is imported
 
 app = typer.Typer(
@@ -163,6 +163,7 @@ def batch(
     backend: BackendOpt = "pdfium",
     themes: Annotated[bool, typer.Option("--themes/--no-themes", help="Classify findings into themes.")] = True,
     resume: Annotated[bool, typer.Option("--resume", help="Skip files already parsed with this parser and model version.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="If another run is writing the store, wait for it instead of stopping.")] = False,
     engine: Annotated[str, typer.Option(help="local (process pool) or dask.")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a local cluster).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds allowed per file.")] = 120.0,
@@ -178,8 +179,11 @@ def batch(
     try:
         result = run_batch(
             inputs, out, workers=workers, backend=backend, themes=themes, resume=resume,
-            engine=engine, scheduler=scheduler, timeout=timeout, max_pages=max_pages, max_bytes=max_bytes,
+            engine=engine, scheduler=scheduler, timeout=timeout, max_pages=max_pages, max_bytes=max_bytes, wait=wait,
         )
+    except Interrupted as exc:
+        typer.echo(f"Stopped: {exc}", err=True)
+        raise typer.Exit(130)
     except (LetterparseError, ValueError) as exc:
         _fail(str(exc))
     except ImportError as exc:
@@ -232,18 +236,23 @@ def fetch(
     manifest: Annotated[Path, typer.Argument(help="CSV with an inspection_link or url column (optional sha256).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the downloaded PDFs.")],
     rate: Annotated[float, typer.Option(help="Seconds between requests.")] = 1.0,
-    retries: Annotated[int, typer.Option(help="Retries on server and connection errors.")] = 3,
+    retries: Annotated[int, typer.Option(min=0, help="Retries on server and connection errors.")] = 3,
+    deadline: Annotated[float, typer.Option(min=0.1, help="Seconds one whole download may take, however slowly the server sends.")] = 120.0,
 ) -> None:
-    """Download the documents a manifest lists, politely, checking each is a PDF.
+    """Download the documents a manifest lists, politely, keeping only complete PDFs.
+
+    Each row's outcome (url, path, status, error) goes to OUT/fetch-report.csv.
 
     Example: letterparse fetch ofsted_csc_ilacs_history.csv --out pdfs/
     """
     from .fetch import fetch as run
 
     try:
-        result = run(manifest, out, rate=rate, retries=retries)
+        result = run(manifest, out, rate=rate, retries=retries, deadline=deadline)
     except (LetterparseError, ValueError) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot read {exc.filename or manifest}: {exc.strerror or exc}")
     typer.echo(result.summary(), err=True)
     if not result.ok:
         raise typer.Exit(1)
@@ -342,3 +351,33 @@ def recurring(
     from .timeline import recurring as run, recurring_england
 
     _table_command(out, fmt, lambda: (recurring_england if england else run)(store, min_events))
+
+
+# --- the report: a static site ------------------------------------------------------------
+
+
+@app.command()
+def report(
+    store: StoreArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the site (an earlier letterparse report there is replaced).")],
+    corpus_root: Annotated[Optional[Path], typer.Option("--corpus-root", help="Folder with the PDFs, for links to a finding's page (default: the paths in the store).")] = None,
+    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Grey out groups with fewer findings or documents than this.")] = 10,
+) -> None:
+    """Write a static site to open in a browser: England overview and one page per authority.
+
+    index.html (documents, grades, transitions, recurring themes, theme prevalence, a
+    searchable table of authorities) and authority/<ONS code>.html (timeline, grades,
+    theme profile against neighbours, region and England, recurring weaknesses, every
+    judgement finding).  Works offline from file://.
+
+    Example: letterparse report letters.duckdb --out site --corpus-root ../shared/corpus
+    """
+    from .report import report as run
+
+    try:
+        result = run(store, out, corpus_root=corpus_root, min_n=min_n)
+    except (LetterparseError, ValueError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {exc.filename or out}: {exc.strerror or exc}")
+    typer.echo(result.summary(), err=True)

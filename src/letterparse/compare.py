@@ -1,4 +1,4 @@
-"""Compare authorities over time: theme tables with denominators and intervals, plots, one HTML page.
+"""Compare authorities over time: theme tables with denominators and intervals, and plots.
 
 The only module that imports matplotlib (Agg backend, inside functions).
 
@@ -29,8 +29,6 @@ The table has one row per group, theme and polarity::
 
 from __future__ import annotations
 
-import base64
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
@@ -443,27 +441,6 @@ def trends_png(frames: Mapping[str, pandas.DataFrame], **filters) -> bytes:
     return _png(fig)
 
 
-def html_page(table: pandas.DataFrame, images: Mapping[str, bytes], title: str = "letterparse: compare") -> str:
-    """One self-contained page: the images embedded as base64 data URIs, then the table."""
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
-        "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style>",
-        "</head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-    ]
-    for caption, png in images.items():
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(f"<h2>{html.escape(caption)}</h2>")
-        parts.append(f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">')
-    parts.append("<h2>Table</h2>")
-    parts.append(table.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4f}", border=0))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
 def compare(
     store: str | Path | Mapping[str, pandas.DataFrame],
     out: str | Path,
@@ -481,11 +458,11 @@ def compare(
     all_findings: bool = False,
     heatmap: str | Path | None = None,
     trends: str | Path | None = None,
-    html_out: str | Path | None = None,
 ) -> pandas.DataFrame:
     """Write the theme table (see :func:`theme_table`) to ``out`` (``.csv``, ``.md``,
-    ``.json`` or ``-`` for stdout, see :mod:`letterparse.tables`) and any plots or
-    page asked for; return the table.
+    ``.json`` or ``-`` for stdout, see :mod:`letterparse.tables`) and any plots
+    asked for; return the table.  For a browsable site (an England overview and one
+    page per authority) use :func:`letterparse.report.report` (``letterparse report``).
 
     The output and the options are checked before the store is read.  The
     heatmap (authorities x themes) shows ``polarity`` (weakness when not given),
@@ -502,15 +479,8 @@ def compare(
     write_table(table, out, fmt)
     filters = {"family": q.families or None, "framework": q.frameworks or None, "region": region,
                "theme": q.theme, "all_findings": all_findings}
-    images: dict[str, bytes] = {}
-    if heatmap is not None or html_out is not None:
-        images["Heatmap: authorities x themes"] = heatmap_png(frames, polarity=q.polarity or "weakness", **filters)
-        if heatmap is not None:
-            write_atomic(heatmap, images["Heatmap: authorities x themes"])
-    if trends is not None or html_out is not None:
-        images["Trends: theme shares by year"] = trends_png(frames, polarity=q.polarity, **filters)
-        if trends is not None:
-            write_atomic(trends, images["Trends: theme shares by year"])
-    if html_out is not None:
-        write_atomic(html_out, html_page(table, images))
+    if heatmap is not None:
+        write_atomic(heatmap, heatmap_png(frames, polarity=q.polarity or "weakness", **filters))
+    if trends is not None:
+        write_atomic(trends, trends_png(frames, polarity=q.polarity, **filters))
     return table
