@@ -36,7 +36,7 @@ from .errors import StoreError
 from .io import write_atomic
 from .stats import wilson
 from .tables import check_out, to_markdown, write_table  # noqa: F401  (write_table, to_markdown: re-exported)
-from .train import THEMES
+from .vocab import THEMES
 from .vocab import FAMILIES, FRAMEWORKS, GRADES, POLARITIES
 
 if TYPE_CHECKING:  # pragma: no cover

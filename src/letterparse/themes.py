@@ -314,7 +314,7 @@ def _installed(dist: str) -> str | None:
 def _load_models(directory: str) -> Models:
     import numpy as np
 
-    from .train import CODEBOOK_VERSION, THEMES
+    from .vocab import CODEBOOK_VERSION, THEMES
 
     d = Path(directory)
     card_path = d / "model_card.json"

@@ -19,15 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .vocab import LIST_KINDS, POLARITY_OF_KIND
-
-THEMES = (
-    "leadership_governance", "management_oversight", "quality_assurance", "assessment", "planning_review",
-    "child_voice", "identity_equality", "multi_agency", "front_door", "workforce", "recording", "timeliness",
-    "vulnerable_groups", "care_permanence", "health_education", "other",
-)
-POLARITIES = ("strength", "satisfactory", "weakness", "priority", "neutral")
-CODEBOOK_VERSION = "1"
+from .vocab import CODEBOOK_VERSION, LIST_KINDS, POLARITIES, POLARITY_OF_KIND, THEMES  # noqa: F401 - re-exported
 
 # A keyword baseline from the codebook's "typical cues" column.
 CUES = {

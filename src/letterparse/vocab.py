@@ -22,6 +22,15 @@ FRAMEWORKS = (
     "other",
 )
 
+# The codebook's themes (../shared/CODEBOOK.md), in the model's order, and its version:
+# a model card naming another version is refused.
+THEMES = (
+    "leadership_governance", "management_oversight", "quality_assurance", "assessment", "planning_review",
+    "child_voice", "identity_equality", "multi_agency", "front_door", "workforce", "recording", "timeliness",
+    "vulnerable_groups", "care_permanence", "health_education", "other",
+)
+CODEBOOK_VERSION = "1"
+
 # Section kinds, the polarity a list section gives its findings, and section roles.
 LIST_KINDS = ("strengths", "satisfactory", "improvements", "priority_actions")
 KINDS = (*LIST_KINDS, "headline", "main_findings", "next_steps", "other")
