@@ -971,9 +971,19 @@ def load(store: str | Path) -> dict[str, pandas.DataFrame]:
 
 
 def require_current(frames: dict[str, pandas.DataFrame], where: str) -> None:
-    """A :class:`StoreError` when some letters were written by an earlier letterparse (no
-    framework, no section roles): comparisons would silently leave them out."""
+    """A :class:`StoreError` when some letters were written by a newer letterparse (whose
+    meaning this version cannot know) or an earlier one (no frameworks, no section roles:
+    comparisons would silently leave them out)."""
+    from . import PARSER_VERSION
+
     letters = frames["letters"]
+    versions = {str(v) for v in letters["parser_version"].dropna()}
+    newer = sorted(v for v in versions if v.isdigit() and PARSER_VERSION.isdigit() and int(v) > int(PARSER_VERSION))
+    if newer:
+        raise StoreError(
+            where, f"written by a newer letterparse (parser version {', '.join(newer)}; this is {PARSER_VERSION}): "
+            "upgrade letterparse to read it",
+        )
     old = letters[letters["framework"].isna()]
     if len(old):
         versions = ", ".join(sorted(set(old["parser_version"].dropna().astype(str)))) or "unknown"
