@@ -130,8 +130,40 @@ def _region(letter: Letter) -> str | None:
     return rec.region if rec and rec.region else None
 
 
+def path_text(path: str) -> str:
+    """``path`` as a valid string for a store (and for a message): unchanged when it is
+    valid UTF-8, else each byte of the file name that is not UTF-8 (which ``os`` gives as
+    a lone surrogate, PEP 383) written as the four characters ``\\xNN``; reversed by
+    :func:`path_bytes` (ambiguous only for a name that itself holds a backslash followed
+    by ``x`` and two hex digits)."""
+    if path.isascii():
+        return path
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        pass
+    try:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate no file name gives (not U+DC80-U+DCFF)
+        return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def path_bytes(text: str) -> bytes:
+    """The file name's bytes from a path stored by :func:`path_text` (``open`` takes them)."""
+    import re
+
+    return re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m[1], 16)]), text.encode("utf-8"))
+
+
 def letter_rows(letter: Letter, parser_version: str, model_version: str) -> LetterRows:
-    """The rows one letter gives in the ``letters``, ``sections`` and ``findings`` tables."""
+    """The rows one letter gives in the ``letters``, ``sections`` and ``findings`` tables
+    (a file name that is not UTF-8 as :func:`path_text` writes it, in the row and the JSON)."""
+    path = path_text(letter.source.path)
+    if path != letter.source.path:
+        from dataclasses import replace
+
+        letter = replace(letter, source=replace(letter.source, path=path))
     sha = letter.source.sha256
     end, ldate = letter.inspection.end, letter.letter_date
     dated = end or letter.published or ldate
@@ -189,7 +221,8 @@ def letter_rows(letter: Letter, parser_version: str, model_version: str) -> Lett
 
 
 def error_row(path: str, sha256: str | None, error: str, message: str, parser_version: str) -> dict[str, Any]:
-    return {"path": path, "sha256": sha256, "error": error, "message": message, "parser_version": parser_version}
+    return {"path": path_text(path), "sha256": sha256, "error": error, "message": path_text(message),
+            "parser_version": parser_version}
 
 
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
@@ -465,12 +498,18 @@ class DuckdbStore(Store):
         if foreign:
             self.con.close()
             raise StoreError(str(path), foreign)
-        for stmt in _ddl():
-            self.con.execute(stmt)
-        _migrate(self.con)
-        _create_views(self.con)
-        # The definitions go into the database file now, not into the log that the
-        # letters' transactions append to.
+        # Tables, lineage and views in one transaction (one append to the log), then into
+        # the database file, so the letters' transactions start on an empty log.
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for stmt in _ddl():
+                self.con.execute(stmt)
+            _migrate(self.con)
+            _create_views(self.con)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
         self.con.execute("CHECKPOINT")
         # What the store already holds, so a write deletes old rows only when there are
         # some (a scan of every table per transaction would make a long batch quadratic).
@@ -517,7 +556,7 @@ class DuckdbStore(Store):
         for path, sha256, error, message in errors:
             inserts["errors"].append(error_row(path, sha256, error, message, parser_version))
         shas = [r.letter["sha256"] for r in rows] + [e[1] for e in errors if e[1] is not None]
-        paths = [r.letter["path"] for r in rows] + [e[0] for e in errors]
+        paths = [r.letter["path"] for r in rows] + [path_text(e[0]) for e in errors]
         if paths:
             self._replace(shas, paths, inserts)
 
