@@ -358,3 +358,183 @@ def test_ctrl_c_says_what_is_saved_and_how_to_finish(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"{saved} skipped" in done.stderr
     assert len(letterparse.load(out)["letters"]) == 177
+
+
+# --- odd file names and hostile folders (#14, items 3 and 7) --------------------------
+
+GOOD = ("2019_leeds_focused_visit.pdf", "2023_somerset_ilacs.pdf")
+ODD = "2022_wirral_jtai.pdf"  # copied under a name that is not UTF-8
+
+
+def _bytes_name(folder: Path, name: bytes, data: bytes) -> str:
+    """Create ``folder/name`` (raw bytes, as another system may have written it); its path
+    as the operating system gives it back (undecodable bytes as lone surrogates)."""
+    fd = os.open(os.fsencode(folder) + b"/" + name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return os.fsdecode(os.fsencode(folder) + b"/" + name)
+
+
+@pytest.mark.parametrize(("name", "stored"), [
+    (b"plain.pdf", "plain.pdf"),
+    ("caf\u00e9.pdf".encode(), "caf\u00e9.pdf"),  # valid UTF-8 stays as it is
+    (b"bad\xff.pdf", "bad\\xff.pdf"),
+    (b"latin1-caf\xe9 \x80.pdf", "latin1-caf\\xe9 \\x80.pdf"),
+    (b"half\xc3.pdf", "half\\xc3.pdf"),  # a UTF-8 sequence cut short
+])
+def test_path_text_writes_bytes_that_are_not_utf8_as_escapes_and_back(name, stored):
+    from letterparse.store import path_bytes, path_text
+
+    shown = path_text(os.fsdecode(name))
+    assert shown == stored
+    shown.encode("utf-8")  # a valid string for every store
+    assert path_bytes(shown) == name and path_text(shown) == shown
+
+
+@pytest.fixture
+def odd_names(tmp_path: Path, samples: Path) -> tuple[Path, str, str]:
+    """Two good sample PDFs, a third named b'bad\\xff.pdf' and garbage named b'junk\\xfe.pdf'."""
+    d = tmp_path / "in"
+    d.mkdir()
+    for n in GOOD:
+        shutil.copy(samples / n, d / n)
+    good = _bytes_name(d, b"bad\xff.pdf", (samples / ODD).read_bytes())
+    junk = _bytes_name(d, b"junk\xfe.pdf", bytes(range(256)) * 8)
+    return d, good, junk
+
+
+@pytest.mark.parametrize("store", ["n.duckdb", "n.jsonl", "n_parquet"])
+def test_a_file_name_that_is_not_utf8_is_stored_escaped_and_resume_completes(odd_names, tmp_path, store):
+    """Measured before: one such name among good files stored 0 letters in every format,
+    and --resume 0 again, for good."""
+    import json
+
+    from letterparse.store import path_bytes
+
+    d, good, junk = odd_names
+    out = tmp_path / store
+    r = run_batch([d], out, workers=2, themes=False, progress=False)
+    assert (r.total, r.parsed, r.failed) == (4, 3, 1)
+    assert r.errors == ((f"{d}/junk\\xfe.pdf", "not_a_pdf", r.errors[0][2]),)
+    t = letterparse.load(out)
+    paths = sorted(t["letters"].path)
+    assert paths == sorted([f"{d}/{n}" for n in GOOD] + [f"{d}/bad\\xff.pdf"])
+    row = t["letters"][t["letters"].path == f"{d}/bad\\xff.pdf"].iloc[0]
+    assert row.authority == "Wirral" and json.loads(row.json)["source"]["path"] == row.path
+    assert path_bytes(row.path) == os.fsencode(good)  # the name's bytes come back
+    assert list(t["errors"].path) == [f"{d}/junk\\xfe.pdf"] and list(t["errors"].error) == ["not_a_pdf"]
+    before = counts(out)
+
+    r2 = run_batch([d], out, workers=2, themes=False, progress=False, resume=True)
+    assert (r2.parsed, r2.skipped, r2.failed) == (0, 3, 1)
+    assert counts(out) == before  # the failed odd name keeps exactly one errors row
+
+
+def _special_folder(tmp_path: Path, samples: Path) -> tuple[Path, Path]:
+    """A folder holding one good PDF and every kind of entry that must not be read, and a
+    folder outside it that its links point into."""
+    import socket
+
+    d, outside = tmp_path / "in", tmp_path / "outside"
+    (d / "sub").mkdir(parents=True)
+    outside.mkdir()
+    shutil.copy(samples / GOOD[0], d / "good.pdf")
+    shutil.copy(samples / GOOD[1], outside / "far.pdf")
+    (outside / "secret.txt").write_text("Ofsted\nStrengths\n\n- A private note outside the folder.\n", encoding="utf-8")
+    (d / "secret.txt").symlink_to(outside / "secret.txt")  # a link leaving the folder
+    (d / "far.pdf").symlink_to(Path("..") / "outside" / "far.pdf")  # relative, leaving it too
+    (d / "outdir").symlink_to(outside, target_is_directory=True)  # a folder outside: counted, not recorded
+    (d / "sub" / "same.pdf").symlink_to(Path("..") / "good.pdf")  # inside: read (a duplicate)
+    (d / "sub" / "up").symlink_to(Path(".."), target_is_directory=True)  # a folder inside: not walked twice
+    (d / "broken.pdf").symlink_to(d / "nowhere.pdf")
+    (d / "loop.pdf").symlink_to(d / "loop.pdf")
+    os.mkfifo(d / "pipe.pdf")
+    os.mkfifo(d / "pipe.dat")  # not named like input: counted only
+    (d / "sub" / "to_pipe.txt").symlink_to(d / "pipe.pdf")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(d / "sock.pdf"))
+    sock.close()
+    return d, outside
+
+
+def _scan(inputs, follow_links: bool = False):
+    """scan_inputs on a thread: opening a FIFO would block for ever, so a regression fails
+    here in seconds instead of hanging the test run."""
+    import threading
+
+    from letterparse.batch import scan_inputs
+
+    box: list = []
+    t = threading.Thread(target=lambda: box.append(scan_inputs(inputs, follow_links)), daemon=True)
+    t.start()
+    t.join(30)
+    assert box, "scan_inputs blocked (it opened a FIFO?)"
+    return box[0]
+
+
+def test_folder_links_leaving_it_broken_links_and_fifos_are_not_read_and_are_recorded(tmp_path, samples):
+    d, outside = _special_folder(tmp_path, samples)
+    found = _scan([d])
+    assert [Path(p).relative_to(d).as_posix() for p, _ in found.files] == ["good.pdf"]
+    assert found.duplicates == 1  # sub/same.pdf: a link inside the folder is read
+    skipped = {Path(s.path).relative_to(d).as_posix(): (s.error.code, s.recorded) for s in found.skipped}
+    assert skipped == {
+        "secret.txt": ("link_outside", True),
+        "far.pdf": ("link_outside", True),
+        "outdir": ("link_outside", False),
+        "broken.pdf": ("broken_link", True),
+        "loop.pdf": ("broken_link", True),
+        "pipe.pdf": ("not_a_file", True),
+        "pipe.dat": ("not_a_file", False),
+        "sub/to_pipe.txt": ("not_a_file", True),
+        "sock.pdf": ("not_a_file", True),
+    }
+    messages = {Path(s.path).name: s.error.message for s in found.skipped}
+    assert str(outside / "secret.txt") in messages["secret.txt"] and "--follow-links" in messages["secret.txt"]
+    assert "a loop of links" in messages["loop.pdf"] and messages["pipe.pdf"].startswith("a FIFO")
+
+    followed = _scan([d], follow_links=True)
+    names = sorted(Path(p).name for p, _ in followed.files)
+    assert names == ["far.pdf", "good.pdf", "secret.txt"]  # outdir/far.pdf: the same bytes as far.pdf
+    assert {s.error.code for s in followed.skipped} == {"broken_link", "not_a_file"}
+
+
+def test_batch_records_the_entries_not_read_and_counts_them(tmp_path, samples):
+    from letterparse.cli import app
+
+    d, _ = _special_folder(tmp_path, samples)
+    out = tmp_path / "s.jsonl"
+    res = CliRunner().invoke(app, ["batch", str(d), "--out", str(out), "--workers", "1", "--no-themes"])
+    assert res.exit_code == 1, res.output
+    assert res.stderr.startswith("8 files: 1 parsed, 0 skipped, 7 errors")
+    assert ("; 9 entries not read: 2 broken_link, 3 link_outside, 4 not_a_file (those named .pdf or .txt are in"
+            " errors; --follow-links follows links out of the folders)") in res.stderr
+    t = letterparse.load(out)
+    assert list(t["letters"].path) == [str(d / "good.pdf")]  # nothing from outside the folder
+    assert dict(zip(t["errors"].path.map(lambda p: Path(p).relative_to(d).as_posix()), t["errors"].error)) == {
+        "secret.txt": "link_outside", "far.pdf": "link_outside", "broken.pdf": "broken_link",
+        "loop.pdf": "broken_link", "pipe.pdf": "not_a_file", "sub/to_pipe.txt": "not_a_file",
+        "sock.pdf": "not_a_file"}
+    assert t["errors"].sha256.isna().all()
+
+    res = CliRunner().invoke(app, ["batch", str(d), "--out", str(out), "--workers", "1", "--no-themes", "--follow-links", "--resume"])
+    assert res.exit_code == 1 and res.stderr.startswith("8 files: 2 parsed, 1 skipped, 5 errors"), res.output
+    t = letterparse.load(out)
+    rel = lambda p: Path(p).relative_to(d).as_posix()  # noqa: E731
+    assert sorted(map(rel, t["letters"].path)) == ["far.pdf", "good.pdf", "outdir/secret.txt"]
+    # far.pdf's link_outside row went when it was parsed under that path; secret.txt's bytes
+    # were stored under outdir/secret.txt (first by path), so like any duplicate it was not
+    # written and its earlier row stays
+    assert dict(zip(t["errors"].path.map(rel), t["errors"].error)) == {
+        "secret.txt": "link_outside", "broken.pdf": "broken_link", "loop.pdf": "broken_link",
+        "pipe.pdf": "not_a_file", "sub/to_pipe.txt": "not_a_file", "sock.pdf": "not_a_file"}
+
+
+def test_a_fifo_given_by_name_is_recorded_not_opened_and_a_link_given_by_name_is_read(tmp_path, samples):
+    os.mkfifo(tmp_path / "given.pdf")
+    (tmp_path / "far").mkdir()
+    shutil.copy(samples / GOOD[0], tmp_path / "far" / "letter.pdf")
+    (tmp_path / "link.pdf").symlink_to(tmp_path / "far" / "letter.pdf")
+    found = _scan([tmp_path / "given.pdf", tmp_path / "link.pdf"])
+    assert [p for p, _ in found.files] == [str(tmp_path / "link.pdf")]
+    assert [(s.path, s.error.code, s.recorded) for s in found.skipped] == [(str(tmp_path / "given.pdf"), "not_a_file", True)]

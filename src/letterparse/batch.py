@@ -9,6 +9,7 @@ run: a typed error, a timeout or any unexpected exception becomes a row in the
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sys
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .errors import InputNotFound, Interrupted, LetterparseError
+from .errors import BrokenLink, InputNotFound, Interrupted, LetterparseError, LinkOutside, NotAFile, Unreadable
 
 SUFFIXES = (".pdf", ".txt")
 CRASH_RETRIES = 2  # a file in flight when this many worker processes died is recorded as "internal"
@@ -27,15 +28,16 @@ FLUSH_SECONDS = 60.0  # a store that buffers (Parquet) is written out at least t
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
-    total: int  # distinct files (by sha256) found in the inputs
+    total: int  # distinct files (by sha256) found in the inputs, and entries not read that looked like input
     parsed: int  # written to ``letters`` in this run
     skipped: int  # already in the store (``resume``)
-    failed: int  # written to ``errors`` in this run
+    failed: int  # written to ``errors`` in this run (the entries not read that looked like input among them)
     pages: int
     seconds: float
-    errors: tuple[tuple[str, str, str], ...] = ()  # (path, error code, message)
+    errors: tuple[tuple[str, str, str], ...] = ()  # (path as stored, error code, message)
     duplicates: int = 0  # files skipped because another input had the same sha256
     ignored: int = 0  # files in the folders given that are not .pdf or .txt (not read)
+    unread: tuple[tuple[str, str], ...] = ()  # (path as stored, code): links, FIFOs... not read (see Skipped)
 
     @property
     def ok(self) -> bool:
@@ -46,22 +48,39 @@ class BatchResult:
         ignored = f"; {self.ignored} other files in the folders not read (only .pdf and .txt are)" if self.ignored else ""
         return (
             f"{self.total} files: {self.parsed} parsed, {self.skipped} skipped, {self.failed} errors"
-            f" ({self.pages} pages in {self.seconds:.1f} s, {rate:.1f} pages/s){ignored}"
+            f" ({self.pages} pages in {self.seconds:.1f} s, {rate:.1f} pages/s){ignored}{self._unread()}"
         )
+
+    def _unread(self) -> str:
+        """``; 3 entries not read: 1 broken_link, 2 link_outside (...)``, or nothing."""
+        if not self.unread:
+            return ""
+        codes = sorted({c for _, c in self.unread})
+        counts = ", ".join(f"{sum(c == code for _, c in self.unread)} {code}" for code in codes)
+        hint = "; --follow-links follows links out of the folders" if "link_outside" in codes else ""
+        return f"; {len(self.unread)} entries not read: {counts} (those named .pdf or .txt are in errors{hint})"
 
 
 @dataclass(slots=True)
 class _Task:
     path: str
-    sha256: str
+    sha256: str | None  # None: an entry not read (a link, a FIFO...), recorded in errors
     crashes: int = 0
     started: float = field(default=0.0)  # sent (dask: the time limit counts from here)
     slot: int = -1  # while in flight in a local pool: its place in the shared start-time array
 
 
-def _sha256_file(path: Path) -> str:
+def _sha256_file(path: str) -> str:
+    """The file's sha256; a :class:`NotAFile` if it is not a regular file when opened (a
+    FIFO put in its place since it was listed: opened without blocking, never read)."""
+    import stat
+
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFile(_shown(path), _kind(mode))
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -75,31 +94,177 @@ def resume_command() -> str:
     return shlex.join(["letterparse", *args, "--resume"])
 
 
-def collect_inputs(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, str]], int, int]:
-    """``(path, sha256)`` for every ``*.pdf``/``*.txt`` file given or under a folder given,
-    sorted by path and deduplicated by sha256 (the first path wins), and the number of
-    duplicates dropped, and the number of other files found in the folders (not read).  A
-    file given by name is kept whatever its suffix."""
-    paths: set[Path] = set()
-    ignored: set[Path] = set()
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            for f in p.rglob("*"):
-                if f.is_file():
-                    (paths if f.suffix.lower() in SUFFIXES else ignored).add(f)
-        elif p.is_file():
-            paths.add(p)
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry among the inputs that is not read: a link leaving its folder, a broken
+    link, a FIFO, socket or device, an unreadable file or folder."""
+
+    path: str  # as the operating system gives it (bytes that are not UTF-8 as lone surrogates)
+    error: LetterparseError  # LinkOutside, BrokenLink, NotAFile or Unreadable (its path shown escaped)
+    recorded: bool  # it looked like input (named .pdf or .txt, or given by name): a row in errors
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    files: tuple[tuple[str, str], ...]  # (path, sha256), sorted by path, one per sha256
+    duplicates: int  # files dropped because an earlier path had the same sha256
+    ignored: int  # other files in the folders (not .pdf or .txt): not read
+    skipped: tuple[Skipped, ...]  # entries not read, sorted by path
+
+
+def _shown(path: str) -> str:
+    from .store import path_text
+
+    return path_text(path)
+
+
+def _kind(mode: int) -> str:
+    import stat
+
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _looks_like_input(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in SUFFIXES
+
+
+class _Scan:
+    """Walks the folders given, never opening anything but folders and regular files.  A
+    link is followed only when its target (resolved to the end) is inside the folder given,
+    or with ``follow_links``; a link to a folder inside is not followed (the walk reaches
+    that folder anyway), one outside (``follow_links``) is, once."""
+
+    def __init__(self, follow_links: bool):
+        self.follow = follow_links
+        self.files: set[str] = set()
+        self.ignored: set[str] = set()
+        self.skipped: dict[str, Skipped] = {}
+
+    def skip(self, path: str, error: LetterparseError, recorded: bool) -> None:
+        self.skipped.setdefault(path, Skipped(path, error, recorded))
+
+    def given(self, item: str | Path) -> None:
+        """A path given by name: read as given (a link is followed wherever it goes)."""
+        import stat
+
+        path = str(Path(item))
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            raise InputNotFound(_shown(path)) from None
+        if stat.S_ISDIR(mode):
+            self.walk(path)
+        elif stat.S_ISREG(mode):
+            self.files.add(path)
         else:
-            raise InputNotFound(str(p))
-    seen: set[str] = set()
-    out: list[tuple[str, str]] = []
-    for p in sorted(paths, key=str):
-        sha = _sha256_file(p)
-        if sha not in seen:
-            seen.add(sha)
-            out.append((str(p), sha))
-    return out, len(paths) - len(out), len(ignored - paths)
+            self.skip(path, NotAFile(_shown(path), _kind(mode)), recorded=True)
+
+    def walk(self, root: str) -> None:
+        real_root = os.path.realpath(root)
+        seen = {real_root}  # folders walked: a loop of followed links ends
+        todo = [root]
+        while todo:
+            folder = todo.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as exc:
+                self.skip(folder, Unreadable(_shown(folder), exc.strerror or str(exc)), recorded=True)
+                continue
+            for entry in entries:
+                sub = self.entry(entry, real_root)
+                if sub is not None and os.path.realpath(sub) not in seen:
+                    seen.add(os.path.realpath(sub))
+                    todo.append(sub)
+
+    def entry(self, entry: os.DirEntry, real_root: str) -> str | None:
+        """Sort one folder entry; a folder to walk is returned."""
+        import stat
+
+        path = entry.path
+        try:
+            if entry.is_symlink():
+                try:
+                    mode = os.stat(path).st_mode
+                except OSError as exc:  # missing target, or a loop of links
+                    broken = BrokenLink(_shown(path), _shown(_readlink(path)), loop=exc.errno == errno.ELOOP)
+                    self.skip(path, broken, _looks_like_input(path))
+                    return None
+                real = os.path.realpath(path)
+                if not _inside(real, real_root):
+                    if not self.follow:
+                        self.skip(path, LinkOutside(_shown(path), _shown(real)), _looks_like_input(path))
+                        return None
+                elif stat.S_ISDIR(mode):
+                    return None  # a folder inside: the walk reaches it by its own name
+            else:
+                mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError as exc:  # gone since listed, or refused
+            self.skip(path, Unreadable(_shown(path), exc.strerror or str(exc)), _looks_like_input(path))
+            return None
+        if stat.S_ISDIR(mode):
+            return path
+        if not stat.S_ISREG(mode):
+            self.skip(path, NotAFile(_shown(path), _kind(mode)), _looks_like_input(path))
+        elif _looks_like_input(path):
+            self.files.add(path)
+        else:
+            self.ignored.add(path)
+        return None
+
+    def hashed(self) -> Inputs:
+        seen: set[str] = set()
+        out: list[tuple[str, str]] = []
+        for p in sorted(self.files):
+            try:
+                sha = _sha256_file(p)
+            except NotAFile as exc:
+                self.skip(p, exc, recorded=True)
+                continue
+            except OSError as exc:
+                self.skip(p, Unreadable(_shown(p), exc.strerror or str(exc)), recorded=True)
+                continue
+            if sha not in seen:
+                seen.add(sha)
+                out.append((p, sha))
+        dropped = len(self.files) - len(out) - sum(p in self.files for p in self.skipped)
+        skipped = tuple(self.skipped[p] for p in sorted(self.skipped))
+        return Inputs(tuple(out), dropped, len(self.ignored - self.files), skipped)
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
+
+
+def scan_inputs(inputs: Iterable[str | Path], follow_links: bool = False) -> Inputs:
+    """The ``*.pdf``/``*.txt`` files given or under a folder given, hashed, sorted by path
+    and deduplicated by sha256 (the first path wins); other files in the folders are
+    counted, not read.  In a folder, links whose target leaves it (unless
+    ``follow_links``), broken links, FIFOs, sockets and devices are not read (nor opened)
+    but listed in ``skipped``, as are files and folders that cannot be read.  A file given
+    by name is read as given, whatever its suffix; a path that does not exist is an
+    :class:`InputNotFound`."""
+    scan = _Scan(follow_links)
+    for item in inputs:
+        scan.given(item)
+    return scan.hashed()
+
+
+def collect_inputs(inputs: Iterable[str | Path], follow_links: bool = False) -> tuple[list[tuple[str, str]], int, int]:
+    """``(files, duplicates, ignored)`` of :func:`scan_inputs` (without the entries not read)."""
+    found = scan_inputs(inputs, follow_links)
+    return list(found.files), found.duplicates, found.ignored
 
 
 def model_version(themes: bool) -> str:
@@ -135,6 +300,18 @@ def _noop() -> None:
 
 
 _STARTED: Any = None  # in a pool worker: shared array of the monotonic time each task started
+_MEM: Any = None  # in a pool worker: shared array, per slot its size at the start and the most seen since
+_SLOT = -1  # in a pool worker: the slot of the file being parsed
+_CAP: int | None = None  # in a pool worker: its memory cap (bytes of address space)
+_STATM = -1  # in a pool worker: open /proc/self/statm, or -1
+
+DEFAULT_MAX_MEMORY = 2 << 30  # bytes of address space a worker may map (--max-memory)
+MIN_MAX_MEMORY = 256 << 20  # below this a worker cannot even load the pipeline
+WATCH_SECONDS = 0.02  # how often a worker notes its size and looks for its parent
+# A worker that dies (a signal: PDFium aborts when an allocation fails) after growing by
+# this share of the room it had under the cap when the file started died of memory: a
+# buffer that doubles fails with a third of the room used; a normal letter uses ~2%.
+MEMORY_SHARE = 0.25
 
 
 def _preload_module(themes: bool) -> str:
@@ -143,20 +320,132 @@ def _preload_module(themes: bool) -> str:
     return "letterparse._warm" if themes else "letterparse.pipeline"
 
 
-def _init_worker(started: Any, themes: bool) -> None:
-    """Pool initializer: keep the shared start-time array, and load what every file
-    needs now, not inside the first file's time limit.  Forked from a forkserver
-    that preloaded the same module, this costs nothing."""
+def _init_worker(started: Any, themes: bool, mem: Any = None, max_memory: int | None = None, parent: int = 0) -> None:
+    """Pool initializer: keep the shared start-time array, cap this process's memory,
+    watch for the parent's end, and load what every file needs now, not inside the
+    first file's time limit.  Forked from a forkserver that preloaded the same module,
+    this costs nothing."""
     import importlib
     import signal
 
     # Ctrl-C reaches the whole process group; it is the parent's to handle (it stops the
     # workers and says what was saved), not a traceback from every worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _STARTED
-    _STARTED = started
+    global _STARTED, _MEM, _CAP
+    _STARTED, _MEM, _CAP = started, mem, max_memory
+    _limit_memory(max_memory)
+    if parent:
+        _die_with_parent(parent)
+        _start_watch(parent)
 
     importlib.import_module(_preload_module(themes))  # a broken model is left to each file's parse to report
+
+
+def _limit_memory(max_memory: int | None) -> None:
+    """Cap this process's address space (``RLIMIT_AS``): an allocation past the cap fails
+    at once (``MemoryError`` in Python, an abort in PDFium) instead of the machine
+    running out of memory.  Not enforced on macOS; no-op on Windows."""
+    try:
+        import resource
+    except ImportError:
+        return
+    if max_memory is None:
+        return
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    cap = max_memory if hard == resource.RLIM_INFINITY else min(max_memory, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL this worker when the process that forked it ends.  That is the
+    forkserver, not the batch (``parent``), which the watch thread looks after; with the
+    spawn method the forking parent may be a thread of the batch that ends early, so
+    nothing is set then."""
+    if sys.platform != "linux" or os.getppid() == parent:
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _parent_waiter(parent: int) -> Callable[[float], bool]:
+    """``wait(seconds)``: True once the process ``parent`` has ended.  A pidfd (Linux
+    5.3+) names that very process, even a zombie; elsewhere ``os.getppid()`` changing
+    or ``kill(parent, 0)`` failing say the same, checked at each call."""
+    import select
+
+    try:
+        fd = os.pidfd_open(parent)
+    except ProcessLookupError:
+        return lambda seconds: True
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return lambda seconds: bool(poller.poll(int(seconds * 1000)))
+    ppid = os.getppid()
+
+    def wait(seconds: float) -> bool:
+        time.sleep(seconds)
+        if os.getppid() != ppid:
+            return True
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+
+    return wait
+
+
+def _address_space(fd: int) -> int:
+    """This process's mapped address space in bytes (what ``RLIMIT_AS`` limits), from /proc/self/statm."""
+    try:
+        return int(os.pread(fd, 64, 0).split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _start_watch(parent: int) -> None:
+    """A thread that every WATCH_SECONDS notes the most memory the file being parsed has
+    taken (for the parent to tell a death by memory), and ends the process once the
+    batch process ``parent`` is gone: its workers hold the forkserver and the queues
+    open, so without this they would all outlive it (seen: minutes, ~420 MB)."""
+    import threading
+
+    global _STATM
+    gone = _parent_waiter(parent)
+    try:
+        _STATM = os.open("/proc/self/statm", os.O_RDONLY)
+    except OSError:
+        _STATM = -1
+
+    def run() -> None:
+        while not gone(WATCH_SECONDS):
+            slot, mem = _SLOT, _MEM
+            if slot >= 0 and mem is not None and _STATM >= 0:
+                mem[2 * slot + 1] = max(mem[2 * slot + 1], _address_space(_STATM))
+        os._exit(1)  # nobody is left to read this worker's results
+
+    threading.Thread(target=run, name="letterparse-watch", daemon=True).start()
+
+
+def check_max_memory(max_memory: int | None) -> None:
+    if max_memory is not None and max_memory < MIN_MAX_MEMORY:
+        raise ValueError(f"max_memory must be at least {MIN_MAX_MEMORY >> 20} MB, not {max_memory} bytes")
+
+
+def _memory_outcome(cap: int | None) -> tuple[str, str, str]:
+    size = f"{cap / (1 << 30):g} GB" if cap and cap >= 1 << 30 else f"{(cap or 0) >> 20} MB"
+    limit = f" of {size} (--max-memory)" if cap else ""
+    return ("error", "too_large", f"parsing needed more memory than the limit{limit} and was stopped")
 
 
 def parse_task(
@@ -171,6 +460,10 @@ def parse_task(
     that when it leaves a core idle for the parent).  ``slot`` is where the task notes
     its start time for the parent's per-file time limit.  Never raises: an unexpected
     exception is reported as code ``internal``."""
+    global _SLOT
+    if slot >= 0 and _MEM is not None and _STATM >= 0:
+        _MEM[2 * slot] = _MEM[2 * slot + 1] = _address_space(_STATM)
+    _SLOT = slot
     if slot >= 0 and _STARTED is not None:
         _STARTED[slot] = time.monotonic()
     try:
@@ -182,8 +475,34 @@ def parse_task(
         return ("ok", letter_rows(letter, *versions) if rows else letter, letter.source.pages)
     except LetterparseError as exc:
         return ("error", exc.code, exc.message)
+    except MemoryError:  # an allocation past the cap (_limit_memory)
+        return _memory_outcome(_CAP)
     except Exception as exc:  # noqa: BLE001 - any bug in one file must not stop the batch
         return ("error", "internal", f"{type(exc).__name__}: {exc}")
+
+
+def parse_isolated(
+    paths: Iterable[str | Path], *, backend: str = "pdfium", themes: bool = True, max_pages: int | None = None,
+    max_bytes: int | None = None, max_memory: int | None = DEFAULT_MAX_MEMORY,
+) -> list[tuple[str, Any, Any]]:
+    """Parse files one at a time in a worker process under the memory cap, as
+    ``letterparse extract`` does: per path, in order, ``("ok", Letter, pages)`` or
+    ``("error", code, message)``.  A PDF that needs more than ``max_memory`` bytes is
+    ``too_large`` for that file; the calling process never runs out of memory or aborts."""
+    from .extract import BACKENDS
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    check_max_memory(max_memory)
+    tasks = [_Task(str(p), "") for p in paths]
+    outcomes: dict[int, tuple[str, Any, Any]] = {}
+    pool = _LocalPool(1, themes, max_memory)
+    _run_local(  # kills the pool itself if it raises
+        tasks, lambda task, outcome: outcomes.__setitem__(id(task), outcome), pool,
+        (backend, themes, max_pages, max_bytes, ("", "none"), False), float("inf"),
+    )
+    pool.close()
+    return [outcomes[id(t)] for t in tasks]
 
 
 # --- progress -------------------------------------------------------------------
@@ -243,6 +562,8 @@ def run_batch(
     max_bytes: int | None = None,
     flush_every: float = FLUSH_SECONDS,
     wait: bool = False,
+    follow_links: bool = False,
+    max_memory: int | None = DEFAULT_MAX_MEMORY,
 ) -> BatchResult:
     """Parse every file under ``inputs`` into the store ``out`` (see :mod:`letterparse.store`).
 
@@ -254,7 +575,11 @@ def run_batch(
     that buffers rows (Parquet) is flushed every ``flush_every`` seconds, so a killed
     run loses at most that much work; ``resume`` picks up from there.  A store has one
     writer: another run writing ``out`` makes this one fail at once, or with ``wait``
-    wait for it.
+    wait for it.  In the folders given, links leaving the folder are not followed unless
+    ``follow_links``; they, broken links and FIFOs, sockets or devices are counted in
+    ``unread`` and, when named .pdf or .txt, recorded in ``errors`` (see :func:`scan_inputs`).
+    Each local worker may map at most ``max_memory`` bytes (None: no cap); a file that
+    needs more is recorded as ``too_large`` and its worker replaced (see :func:`_memory_outcome`).
 
     >>> run_batch(["../shared/corpus"], "letters.duckdb", workers=4)  # doctest: +SKIP
     """
@@ -270,6 +595,7 @@ def run_batch(
     for name, limit in (("max_pages", max_pages), ("max_bytes", max_bytes)):
         if limit is not None and limit < 1:
             raise ValueError(f"{name} must be at least 1, not {limit}")
+    check_max_memory(max_memory)
     t0 = time.monotonic()
     mversion = model_version(themes)
     workers = max(1, workers or os.cpu_count() or 1)
@@ -279,9 +605,11 @@ def run_batch(
     rows_in_workers = engine == "dask" or workers >= (os.cpu_count() or 1)
     task_args = (backend, themes, max_pages, max_bytes, (PARSER_VERSION, mversion), rows_in_workers)
     # The workers start (and load the model) while this process hashes the inputs.
-    pool = _LocalPool(workers, themes) if engine == "local" else None
+    pool = _LocalPool(workers, themes, max_memory) if engine == "local" else None
     try:
-        files, duplicates, ignored = collect_inputs(inputs)
+        found = scan_inputs(inputs, follow_links)
+        files, duplicates, ignored = found.files, found.duplicates, found.ignored
+        recorded = [s for s in found.skipped if s.recorded]  # looked like input: rows in errors
     except BaseException:
         if pool is not None:
             pool.close(kill=True)
@@ -291,8 +619,10 @@ def run_batch(
         with open_store(out, wait=wait) as store:
             done = store.completed(PARSER_VERSION, mversion) if resume else set()
             todo = _largest_first([_Task(p, s) for p, s in files if s not in done])
-            writer = _Writer(store, PARSER_VERSION, mversion, _Progress(len(todo), progress), flush_every)
+            writer = _Writer(store, PARSER_VERSION, mversion, _Progress(len(todo) + len(recorded), progress), flush_every)
             try:
+                for skip in recorded:
+                    writer.put(_Task(skip.path, None), ("error", skip.error.code, skip.error.message))
                 if todo:
                     if pool is not None:
                         _run_local(todo, writer.put, pool, task_args, timeout)
@@ -305,13 +635,13 @@ def run_batch(
             pool.close(kill=True)
             pool = None
         saved = (writer.parsed + writer.failed) if writer is not None else 0
-        raise Interrupted(str(out), saved, max(0, len(todo) - saved), resume_command()) from None
+        raise Interrupted(str(out), saved, max(0, len(todo) + len(recorded) - saved), resume_command()) from None
     finally:
         if pool is not None:
             pool.close()
     parsed, failed, pages, errors = writer.parsed, writer.failed, writer.pages, writer.errors
     return BatchResult(
-        total=len(files),
+        total=len(files) + len(recorded),
         parsed=parsed,
         skipped=len(files) - len(todo),
         failed=failed,
@@ -320,6 +650,7 @@ def run_batch(
         errors=tuple(errors),
         duplicates=duplicates,
         ignored=ignored,
+        unread=tuple((_shown(s.path), s.error.code) for s in found.skipped),
     )
 
 
@@ -399,7 +730,7 @@ class _Writer:
                 self.bar.advance(outcome[2])
             else:
                 self.failed += 1
-                self.errors.append((task.path, outcome[1], outcome[2]))
+                self.errors.append((_shown(task.path), outcome[1], _shown(outcome[2])))
                 self.bar.advance(error=True)
         if time.monotonic() - self.last_flush >= self.flush_every:
             self.store.flush()
@@ -425,9 +756,12 @@ class _LocalPool:
     """A process pool whose workers note when each task starts (in a shared array),
     so the parent can keep a second file queued for every worker (no worker waits
     for the parent between files) and still time each file from its own start.
-    A task in flight holds one of the array's ``2 * workers`` slots."""
+    A task in flight holds one of the array's ``2 * workers`` slots; a second array
+    holds, per slot, the worker's size when the file started and the most seen since.
+    Each worker runs under the memory cap ``max_memory`` (bytes; None: no cap) and
+    ends itself when this process is gone."""
 
-    def __init__(self, workers: int, themes: bool):
+    def __init__(self, workers: int, themes: bool, max_memory: int | None = DEFAULT_MAX_MEMORY):
         import multiprocessing as mp
 
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
@@ -441,6 +775,8 @@ class _LocalPool:
         self.workers, self.themes = workers, themes
         self.limit = 2 * workers
         self.started = self.ctx.RawArray("d", self.limit)
+        self.mem = self.ctx.RawArray("d", 2 * self.limit)
+        self.max_memory = max_memory
         self.free = list(range(self.limit))
         self.failures = 0  # restarts in a row with no file started
         self.pool = self._start()
@@ -451,7 +787,8 @@ class _LocalPool:
         import threading
 
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=self.ctx, initializer=_init_worker, initargs=(self.started, self.themes)
+            max_workers=self.workers, mp_context=self.ctx, initializer=_init_worker,
+            initargs=(self.started, self.themes, self.mem, self.max_memory, os.getpid()),
         )
 
         def start() -> None:
@@ -475,11 +812,20 @@ class _LocalPool:
     def submit(self, task: _Task, task_args: tuple):
         self.starting.join()
         task.slot = self.free.pop()
-        self.started[task.slot] = 0.0
+        self.started[task.slot] = self.mem[2 * task.slot] = self.mem[2 * task.slot + 1] = 0.0
         return self.pool.submit(parse_task, task.path, *task_args, slot=task.slot)
 
     def release(self, task: _Task) -> None:
         self.free.append(task.slot)
+
+    def died_of_memory(self, task: _Task) -> bool:
+        """Whether the worker that died parsing ``task`` had grown by MEMORY_SHARE of the
+        room it had under the cap when the file started (read before the slot is reused).
+        A crash at an ordinary size (a PDFium bug, a kill from outside) is not memory."""
+        start, peak = self.mem[2 * task.slot], self.mem[2 * task.slot + 1]
+        if self.max_memory is None or start <= 0:
+            return False
+        return peak - start >= MEMORY_SHARE * max(self.max_memory - start, 0)
 
     def restart(self, left: int) -> None:
         """A fresh pool.  Workers that keep dying before they start a file (an import
@@ -577,6 +923,9 @@ def _run_local(todo: list[_Task], record: Record, pool: _LocalPool, task_args: t
                     outcome = fut.result()
                 except BrokenProcessPool:
                     broken = True
+                    if pool.started_at(task) is not None and pool.died_of_memory(task):
+                        record(task, _memory_outcome(pool.max_memory))  # a bomb: no retry
+                        continue
                     if pool.started_at(task) is not None:
                         task.crashes += 1
                     if task.crashes >= CRASH_RETRIES:

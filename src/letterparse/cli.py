@@ -58,6 +58,23 @@ def _reported(out: str, make) -> None:
 BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="PDF backend: pdfium (fast, default) or plumber.")]
 MaxPagesOpt = Annotated[int, typer.Option("--max-pages", min=1, help="Refuse documents with more pages than this (PDF pages, or form-feed separated parts of a text file).")]
 MaxBytesOpt = Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this many bytes.")]
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(text: str) -> int:
+    """``2G``, ``512M``, ``1.5g``, ``2GB``, ``2GiB`` or bytes -> bytes; ``0`` is 0."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise typer.BadParameter(f"{text!r} is not a size; give e.g. 2G, 512M or a number of bytes")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+MaxMemoryOpt = Annotated[int, typer.Option(
+    "--max-memory", parser=_size, metavar="SIZE",
+    help="Memory each parsing process may use (e.g. 2G, 512M; 0: no cap). A file that needs more is refused as too_large.",
+)]
 
 
 @app.command()
@@ -69,19 +86,30 @@ def extract(
     compact: Annotated[bool, typer.Option("--compact", help="One line per document (JSON Lines) even for one file.")] = False,
     max_pages: MaxPagesOpt = DEFAULT_MAX_PAGES,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    max_memory: MaxMemoryOpt = "2G",
 ) -> None:
     """Parse files and print JSON: one object for one file, JSON Lines for several.
+    The parsing runs in a child process under the memory cap.
 
     Example: letterparse extract letter.pdf > letter.json
     """
+    from .batch import parse_isolated
     from .io import dumps
-    from .pipeline import parse
 
+    try:
+        outcomes = parse_isolated(
+            files, backend=backend, themes=themes, max_pages=max_pages, max_bytes=max_bytes, max_memory=max_memory or None,
+        )
+    except (LetterparseError, ValueError) as exc:
+        _fail(str(exc))
     failed = 0
     one = len(files) == 1 and not compact
-    for f in files:
+    for f, (status, letter, detail) in zip(files, outcomes):
         try:
-            letter = parse(f, backend=backend, themes=themes, max_pages=max_pages, max_bytes=max_bytes)
+            if status != "ok":
+                typer.echo(f"Error: {f}: {detail}", err=True)
+                failed += 1
+                continue
             if explain:
                 from .themes import explain_letter
 
@@ -169,6 +197,8 @@ def batch(
     timeout: Annotated[float, typer.Option(help="Seconds allowed per file.")] = 120.0,
     max_pages: MaxPagesOpt = DEFAULT_MAX_PAGES,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
+    follow_links: Annotated[bool, typer.Option("--follow-links", help="Follow links in the folders whose target is outside the folder (not followed by default: recorded as link_outside).")] = False,
+    max_memory: MaxMemoryOpt = "2G",
 ) -> None:
     """Parse many files into a store; bad files go to its errors table and the exit code is 1.
 
@@ -180,6 +210,7 @@ def batch(
         result = run_batch(
             inputs, out, workers=workers, backend=backend, themes=themes, resume=resume,
             engine=engine, scheduler=scheduler, timeout=timeout, max_pages=max_pages, max_bytes=max_bytes, wait=wait,
+            follow_links=follow_links, max_memory=max_memory or None,
         )
     except Interrupted as exc:
         typer.echo(f"Stopped: {exc}", err=True)

@@ -133,3 +133,44 @@ class WorkerError(LetterparseError):
 
     def __init__(self, message: str):
         super().__init__("batch", message)
+
+
+class LinkOutside(LetterparseError):
+    """A link in an input folder whose target is outside that folder (not followed
+    unless asked: ``batch --follow-links``)."""
+
+    code = "link_outside"
+
+    def __init__(self, path: str, target: str):
+        super().__init__(path, f"a link to {target}, outside the folder given; not followed (--follow-links follows it)")
+        self.target = target
+
+
+class BrokenLink(LetterparseError):
+    """A link in an input folder whose target does not exist (or a loop of links)."""
+
+    code = "broken_link"
+
+    def __init__(self, path: str, target: str, loop: bool = False):
+        super().__init__(path, f"a link to {target}, " + ("a loop of links" if loop else "which does not exist"))
+        self.target, self.loop = target, loop
+
+
+class NotAFile(LetterparseError):
+    """A FIFO, socket or device among the inputs: never opened (opening a FIFO blocks)."""
+
+    code = "not_a_file"
+
+    def __init__(self, path: str, kind: str):
+        super().__init__(path, f"a {kind}, not a regular file; not read")
+        self.kind = kind
+
+
+class Unreadable(LetterparseError):
+    """An input file or folder the operating system refuses to read (permissions...)."""
+
+    code = "unreadable"
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(path, f"cannot be read: {reason}")
+        self.reason = reason
