@@ -283,3 +283,53 @@ def test_a_store_has_one_writer(tmp_path, name):
     code = f"import os; from letterparse.store import open_store; s = open_store({str(path)!r}); os._exit(0)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     open_store(path).close()
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_full_disk_is_one_line_and_the_store_keeps_its_last_commit(tmp_path, name, monkeypatch, samples):
+    """Disk full while a batch writes: one Error line (no traceback), the store as its last
+    completed write left it, nothing half-written beside it, and --resume finishes."""
+    import errno
+
+    from typer.testing import CliRunner
+
+    import letterparse.store as st
+    from letterparse.cli import app
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    pdfs = sorted(samples.glob("*.pdf"))[:3]
+    for p in pdfs:
+        (inputs / p.name).write_bytes(p.read_bytes())
+    out = tmp_path / name
+    # a first run that succeeds: one letter committed
+    first = CliRunner().invoke(app, ["batch", str(inputs / pdfs[0].name), "--out", str(out), "--workers", "1", "--no-themes"])
+    assert first.exit_code == 0, first.output
+    before = len(letterparse.load(out)["letters"])
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if name.endswith(".jsonl"):
+        monkeypatch.setattr(st.os, "fsync", full)
+    elif name.endswith(".duckdb"):
+        arrow = st._arrow
+
+        def full_insert(table, rows):  # DuckDB fails inside the transaction, as on a full disk
+            if rows:
+                raise duckdb.IOException("Could not write file: No space left on device")
+            return arrow(table, rows)
+
+        monkeypatch.setattr(st, "_arrow", full_insert)
+    else:
+        monkeypatch.setattr(st, "commit_files", full)
+    res = CliRunner().invoke(app, ["batch", str(inputs), "--out", str(out), "--workers", "1", "--no-themes"])
+    monkeypatch.undo()
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    line = [ln for ln in res.stderr.splitlines() if ln.startswith("Error: ")]
+    assert len(line) == 1 and "No space left on device" in line[0] and "--resume" in line[0], (res.stderr, res.stdout)
+    assert len(letterparse.load(out)["letters"]) == before
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp") or p.name.endswith(".lock")]
+    done = CliRunner().invoke(app, ["batch", str(inputs), "--out", str(out), "--workers", "1", "--no-themes", "--resume"])
+    assert done.exit_code == 0, done.output
+    assert len(letterparse.load(out)["letters"]) == 3

@@ -228,6 +228,17 @@ def error_row(path: str, sha256: str | None, error: str, message: str, parser_ve
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
 
 
+def _write_failed(path: Path, exc: BaseException) -> StoreError:
+    """The one-line error for a write that failed (a full disk, a lost device): the store
+    keeps what its last completed write saved, and --resume parses the rest."""
+    text = str(exc).strip()
+    why = getattr(exc, "strerror", None) or (text.splitlines()[0] if text else type(exc).__name__)
+    return StoreError(
+        str(path), f"cannot write the store ({why}); it keeps what its last completed write saved: "
+        "free the space or fix the cause, then run the same batch again with --resume",
+    )
+
+
 def store_kind(path: str | Path) -> str:
     """'jsonl', 'parquet' or 'duckdb', from the path's suffix: ``.jsonl``; no suffix or
     ``.parquet`` (a folder); ``.duckdb``, ``.db`` or ``.ddb``.  Any other suffix, a folder
@@ -337,6 +348,10 @@ class Store:
         disk say: the lock goes all the same)."""
         try:
             self._close()
+        except StoreError:
+            raise
+        except Exception as exc:  # a full disk or another write error while the store closes
+            raise _write_failed(self.path, exc) from exc
         finally:
             if self.lock is not None:
                 self.lock.release()
@@ -543,7 +558,7 @@ class DuckdbStore(Store):
             con.execute("COMMIT")
         except Exception as exc:
             con.execute("ROLLBACK")
-            raise StoreError(str(self.path), f"cannot write {', '.join(paths[:3])}: {exc}") from exc
+            raise _write_failed(self.path, exc) from exc
         self.shas.update(shas)
         self.error_paths.update(r["path"] for r in inserts["errors"])
 
@@ -723,14 +738,21 @@ class JsonlStore(Store):
         self.fh = open(path, "ab")
 
     def _append(self, lines: list[str], records: list[dict[str, Any]]) -> None:
-        """Whole lines, one write, flushed and fsynced: a crash can only tear the last line."""
+        """Whole lines, one write, flushed and fsynced: a crash can only tear the last line.
+        A write that fails (a full disk) is cut off again, so the file ends at its last
+        complete write."""
         data = "".join(lines).encode("utf-8")
+        end = self.fh.tell()
         try:
             self.fh.write(data)
             self.fh.flush()
             os.fsync(self.fh.fileno())
         except OSError as exc:
-            raise StoreError(str(self.path), f"cannot append: {exc}") from exc
+            try:
+                os.truncate(self.fh.fileno(), end)
+            except OSError:
+                pass  # the next open cuts a torn last line all the same
+            raise _write_failed(self.path, exc) from exc
         for r in records:
             _apply(self.state, r)
 
@@ -879,7 +901,10 @@ class ParquetStore(Store):
             buf = _io.BytesIO()
             pq.write_table(_arrow(name, rows), buf)
             blobs[f"{name}.parquet"] = buf.getvalue()
-        commit_files(self.path, blobs)
+        try:
+            commit_files(self.path, blobs)
+        except OSError as exc:
+            raise _write_failed(self.path, exc) from exc
 
 
 # The four Parquet files change together or not at all: each is written to a
