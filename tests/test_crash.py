@@ -340,7 +340,9 @@ def test_parquet_flush_is_all_or_nothing_when_writing_fails(tmp_path, monkeypatc
     _parquet_store(out, letters[:1])
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     _fail_fsync_after(monkeypatch, 2)  # the third table's temporary file fails
-    with pytest.raises(OSError):
+    from letterparse.errors import StoreError
+
+    with pytest.raises(StoreError, match="cannot write the store .* --resume"):  # one typed line, not an OSError
         _parquet_store(out, letters[1:])
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")} == before
