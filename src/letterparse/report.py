@@ -45,7 +45,7 @@ from .errors import LetterparseError
 from .gazetteer import load_gazetteer
 from .stats import wilson
 from .svg import esc, pct, share_text
-from .timeline import WEAK, frames_of, recurring, transitions
+from .timeline import WEAK, england_shares, frames_of, recurring, transitions
 from .vocab import FRAMEWORKS, GRADES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -379,19 +379,10 @@ def england_runs(runs: pandas.DataFrame, authorities: Mapping[str, Authority],
     """What :func:`letterparse.timeline.recurring_england` gives, from runs already found:
     per theme, the authorities with it recurring out of those with ``min_events`` or more
     judgement events (dated documents with judgement findings, predecessors' included)."""
-    import pandas as pd
-
     heads = [a for a in authorities.values() if not a.successors]
     heads += _successors_without_documents(authorities)
     n = sum(1 for a in heads if sum(1 for d in a.docs if d.event_date and d.sha256 in findings) >= min_events)
-    themes = sorted({t for fs in findings.values() for f in fs if f.polarity in WEAK for t in f.themes})
-    rows = []
-    for theme in themes:
-        k = runs.loc[runs["theme"] == theme, "authority"].nunique()
-        lo, hi = wilson(k, n)
-        rows.append({"theme": theme, "authorities": k, "n": n, "share": k / n if n else None, "ci_low": lo, "ci_high": hi})
-    t = pd.DataFrame(rows, columns=["theme", "authorities", "n", "share", "ci_low", "ci_high"])
-    return t.sort_values(["authorities", "theme"], ascending=[False, True]).reset_index(drop=True)
+    return england_shares(runs, n, {t for fs in findings.values() for f in fs if f.polarity in WEAK for t in f.themes})
 
 
 def _successors_without_documents(authorities: Mapping[str, Authority]) -> list[Authority]:

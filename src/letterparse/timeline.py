@@ -17,7 +17,7 @@ the authorities it took over from (``Gazetteer.lineage``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .errors import StoreError
 from .stats import wilson
@@ -234,9 +234,16 @@ def recurring_england(store: str | Path | Frames, min_events: int = 2) -> pandas
     frames = frames_of(store)
     runs = recurring(frames, min_events)
     n = sum(1 for ev in _events(frames).values() if len(ev) >= min_events)
-    themes = sorted(set(_weak_themes(frames["judgement_findings"])["theme"]))
+    return england_shares(runs, n, set(_weak_themes(frames["judgement_findings"])["theme"]))
+
+
+def england_shares(runs: pandas.DataFrame, n: int, themes: Iterable[str]) -> pandas.DataFrame:
+    """Per theme, the authorities among ``n`` with a run of it in ``runs`` (the table of
+    :func:`recurring`), the share and its 95% Wilson interval; most frequent first."""
+    import pandas as pd
+
     rows = []
-    for theme in themes:
+    for theme in sorted(themes):
         k = runs.loc[runs["theme"] == theme, "authority"].nunique()
         lo, hi = wilson(k, n)
         rows.append({"theme": theme, "authorities": k, "n": n, "share": k / n if n else None, "ci_low": lo, "ci_high": hi})
