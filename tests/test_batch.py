@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import letterparse
-from letterparse.batch import collect_inputs, parse_task, run_batch
+from letterparse.batch import Failed, collect_inputs, parse_task, run_batch
 
 CORPUS = (Path(__file__).parents[1] / "../shared/corpus").resolve()
 PICK = [
@@ -154,7 +154,7 @@ def test_unexpected_exception_becomes_internal(monkeypatch, tmp_path):
         raise ZeroDivisionError("bug in a stage")
 
     monkeypatch.setattr(letterparse.pipeline, "parse", boom)
-    assert parse_task(str(tmp_path / "x.pdf"), "pdfium", False) == ("error", "internal", "ZeroDivisionError: bug in a stage")
+    assert parse_task(str(tmp_path / "x.pdf"), "pdfium", False) == Failed("internal", "ZeroDivisionError: bug in a stage")
 
 
 def test_rows_built_by_the_parent_or_the_workers_are_the_same(inputs, tmp_path, monkeypatch):

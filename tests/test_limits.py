@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import pytest
 
 import letterparse
-from letterparse.batch import _LocalPool, _Task, parse_task
+from letterparse.batch import Failed, _LocalPool, _Task, parse_task
 from letterparse.cli import _size
 
 CAP = "512M"
@@ -232,7 +232,7 @@ def test_a_memory_error_in_python_is_too_large(monkeypatch, tmp_path):
 
     monkeypatch.setattr(letterparse.pipeline, "parse", hungry)
     monkeypatch.setattr(batch, "_CAP", CAP_BYTES)
-    assert parse_task(str(tmp_path / "x.pdf"), "pdfium", False) == ("error", "too_large", MEMORY_MESSAGE)
+    assert parse_task(str(tmp_path / "x.pdf"), "pdfium", False) == Failed("too_large", MEMORY_MESSAGE)
 
 
 GB = 1 << 30

@@ -442,17 +442,38 @@ def check_max_memory(max_memory: int | None) -> None:
         raise ValueError(f"max_memory must be at least {MIN_MAX_MEMORY >> 20} MB, not {max_memory} bytes")
 
 
-def _memory_outcome(cap: int | None) -> tuple[str, str, str]:
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A worker's outcome for a file that parsed: its store ``rows`` when the worker built
+    them, else its ``letter`` (the parent builds the rows), and its page count."""
+
+    pages: int
+    rows: Any = None  # store.LetterRows
+    letter: Any = None  # model.Letter
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A worker's outcome for a file that did not parse: a typed error code and message."""
+
+    code: str
+    message: str
+
+
+Outcome = Parsed | Failed
+
+
+def _memory_outcome(cap: int | None) -> Failed:
     size = f"{cap / (1 << 30):g} GB" if cap and cap >= 1 << 30 else f"{(cap or 0) >> 20} MB"
     limit = f" of {size} (--max-memory)" if cap else ""
-    return ("error", "too_large", f"parsing needed more memory than the limit{limit} and was stopped")
+    return Failed("too_large", f"parsing needed more memory than the limit{limit} and was stopped")
 
 
 def parse_task(
     path: str, backend: str, themes: bool, max_pages: int | None = None, max_bytes: int | None = None,
     versions: tuple[str, str] = ("", "none"), rows: bool = True, slot: int = -1,
-) -> tuple[str, Any, Any]:
-    """Run in a worker: ``("ok", store rows, pages)`` or ``("error", code, message)``.
+) -> Outcome:
+    """Run in a worker: :class:`Parsed` or :class:`Failed`.
 
     With ``rows`` the worker builds the store rows (:func:`letterparse.store.letter_rows`,
     with the parser and model ``versions``), so the parent process only writes them;
@@ -472,22 +493,24 @@ def parse_task(
 
         limits = {k: v for k, v in (("max_pages", max_pages), ("max_bytes", max_bytes)) if v is not None}
         letter = parse(path, backend=backend, themes=themes, **limits)
-        return ("ok", letter_rows(letter, *versions) if rows else letter, letter.source.pages)
+        if rows:
+            return Parsed(letter.source.pages, rows=letter_rows(letter, *versions))
+        return Parsed(letter.source.pages, letter=letter)
     except LetterparseError as exc:
-        return ("error", exc.code, exc.message)
+        return Failed(exc.code, exc.message)
     except MemoryError:  # an allocation past the cap (_limit_memory)
         return _memory_outcome(_CAP)
     except Exception as exc:  # noqa: BLE001 - any bug in one file must not stop the batch
-        return ("error", "internal", f"{type(exc).__name__}: {exc}")
+        return Failed("internal", f"{type(exc).__name__}: {exc}")
 
 
 def parse_isolated(
     paths: Iterable[str | Path], *, backend: str = "pdfium", themes: bool = True, max_pages: int | None = None,
     max_bytes: int | None = None, max_memory: int | None = DEFAULT_MAX_MEMORY,
-) -> list[tuple[str, Any, Any]]:
+) -> list[Outcome]:
     """Parse files one at a time in a worker process under the memory cap, as
-    ``letterparse extract`` does: per path, in order, ``("ok", Letter, pages)`` or
-    ``("error", code, message)``.  A PDF that needs more than ``max_memory`` bytes is
+    ``letterparse extract`` does: per path, in order, :class:`Parsed` (with the letter)
+    or :class:`Failed`.  A PDF that needs more than ``max_memory`` bytes is
     ``too_large`` for that file; the calling process never runs out of memory or aborts."""
     from .extract import BACKENDS
 
@@ -495,7 +518,7 @@ def parse_isolated(
         raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     check_max_memory(max_memory)
     tasks = [_Task(str(p), "") for p in paths]
-    outcomes: dict[int, tuple[str, Any, Any]] = {}
+    outcomes: dict[int, Outcome] = {}
     pool = _LocalPool(1, themes, max_memory)
     _run_local(  # kills the pool itself if it raises
         tasks, lambda task, outcome: outcomes.__setitem__(id(task), outcome), pool,
@@ -622,7 +645,7 @@ def run_batch(
             writer = _Writer(store, PARSER_VERSION, mversion, _Progress(len(todo) + len(recorded), progress), flush_every)
             try:
                 for skip in recorded:
-                    writer.put(_Task(skip.path, None), ("error", skip.error.code, skip.error.message))
+                    writer.put(_Task(skip.path, None), Failed(skip.error.code, skip.error.message))
                 if todo:
                     if pool is not None:
                         _run_local(todo, writer.put, pool, task_args, timeout)
@@ -654,7 +677,7 @@ def run_batch(
     )
 
 
-Record = Callable[[_Task, tuple[str, Any, Any]], None]
+Record = Callable[[_Task, Outcome], None]
 
 GROUP = 128  # most files written in one store transaction
 LINGER = 2.0  # seconds the writer waits for more results to write with the first: a DuckDB transaction costs ~10-20 ms of CPU whatever its size, taken from the workers on a busy machine (a crash loses at most this much work; --resume parses it again)
@@ -679,7 +702,7 @@ class _Writer:
         self.thread = threading.Thread(target=self._run, name="letterparse-store-writer", daemon=True)
         self.thread.start()
 
-    def put(self, task: _Task, outcome: tuple[str, Any, Any]) -> None:
+    def put(self, task: _Task, outcome: Outcome) -> None:
         """Called by the scheduling loop for every finished file."""
         if self.error is not None:
             raise self.error  # stop scheduling: the store cannot be written
@@ -706,32 +729,33 @@ class _Writer:
                 except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                     self.error = exc
 
-    def _write(self, batch: list[tuple[_Task, tuple[str, Any, Any]]]) -> None:
-        from .model import Letter
+    def _write(self, batch: list[tuple[_Task, Outcome]]) -> None:
         from .store import letter_rows
 
         rows, errs = [], []
         for i, (task, outcome) in enumerate(batch):
-            if outcome[0] == "ok" and isinstance(outcome[1], Letter):
+            if isinstance(outcome, Parsed) and outcome.rows is None:
                 try:  # a worker that left the rows to this process
-                    batch[i] = (task, ("ok", letter_rows(outcome[1], self.pv, self.mv), outcome[2]))
+                    batch[i] = (task, Parsed(outcome.pages, rows=letter_rows(outcome.letter, self.pv, self.mv)))
                 except Exception as exc:  # noqa: BLE001 - one letter's bug must not stop the batch
-                    batch[i] = (task, ("error", "internal", f"{type(exc).__name__}: {exc}"))
+                    batch[i] = (task, Failed("internal", f"{type(exc).__name__}: {exc}"))
         for task, outcome in batch:
-            if outcome[0] == "ok":
-                rows.append(outcome[1])
-            else:
-                errs.append((task.path, task.sha256, outcome[1], outcome[2]))
+            match outcome:
+                case Parsed(rows=r):
+                    rows.append(r)
+                case Failed(code=code, message=message):
+                    errs.append((task.path, task.sha256, code, message))
         self.store.put_rows(rows, errs, self.pv, self.mv)
         for task, outcome in batch:
-            if outcome[0] == "ok":
-                self.parsed += 1
-                self.pages += outcome[2]
-                self.bar.advance(outcome[2])
-            else:
-                self.failed += 1
-                self.errors.append((_shown(task.path), outcome[1], _shown(outcome[2])))
-                self.bar.advance(error=True)
+            match outcome:
+                case Parsed(pages=pages):
+                    self.parsed += 1
+                    self.pages += pages
+                    self.bar.advance(pages)
+                case Failed(code=code, message=message):
+                    self.failed += 1
+                    self.errors.append((_shown(task.path), code, _shown(message)))
+                    self.bar.advance(error=True)
         if time.monotonic() - self.last_flush >= self.flush_every:
             self.store.flush()
             self.last_flush = time.monotonic()
@@ -744,12 +768,12 @@ class _Writer:
             raise self.error
 
 
-def _timeout_outcome(timeout: float) -> tuple[str, str, str]:
-    return ("error", "timeout", f"parsing took longer than {timeout:g} s and was stopped")
+def _timeout_outcome(timeout: float) -> Failed:
+    return Failed("timeout", f"parsing took longer than {timeout:g} s and was stopped")
 
 
-def _crash_outcome() -> tuple[str, str, str]:
-    return ("error", "internal", "the worker process died while parsing this file")
+def _crash_outcome() -> Failed:
+    return Failed("internal", "the worker process died while parsing this file")
 
 
 class _LocalPool:
@@ -981,7 +1005,7 @@ def _run_dask(
                 try:
                     outcome = fut.result()
                 except Exception as exc:  # noqa: BLE001 - a worker that died (KilledWorker...)
-                    outcome = ("error", "internal", f"{type(exc).__name__}: {exc}")
+                    outcome = Failed("internal", f"{type(exc).__name__}: {exc}")
                 record(task, outcome)
             now = time.monotonic()
             late = [f for f, t in running.items() if now - t.started >= timeout]

@@ -93,7 +93,7 @@ def extract(
 
     Example: letterparse extract letter.pdf > letter.json
     """
-    from .batch import parse_isolated
+    from .batch import Failed, parse_isolated
     from .io import dumps
 
     try:
@@ -104,18 +104,18 @@ def extract(
         _fail(str(exc))
     failed = 0
     one = len(files) == 1 and not compact
-    for f, (status, letter, detail) in zip(files, outcomes):
+    for f, outcome in zip(files, outcomes):
         try:
-            if status != "ok":
-                typer.echo(f"Error: {f}: {detail}", err=True)
+            if isinstance(outcome, Failed):
+                typer.echo(f"Error: {f}: {outcome.message}", err=True)
                 failed += 1
                 continue
             if explain:
                 from .themes import explain_letter
 
-                d = explain_letter(letter)
+                d = explain_letter(outcome.letter)
             else:
-                d = letter.to_dict()
+                d = outcome.letter.to_dict()
         except LetterparseError as exc:
             typer.echo(f"Error: {exc}", err=True)
             failed += 1
