@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from letterparse.cli import app
-from letterparse.compare import ALL_THEMES, STATS, compare, theme_table
+from letterparse.compare import ALL_THEMES, STATS, write_comparison, theme_table
 from letterparse.stats import wilson
 from letterparse.errors import StoreError
 from letterparse.store import open_store
@@ -276,15 +276,15 @@ def test_theme_error_lists_every_theme_and_unclassified(tiny):
 def test_outputs(store, tmp_path):
     csv, md, js = tmp_path / "c.csv", tmp_path / "c.md", tmp_path / "c.json"
     heat, trend = tmp_path / "h.png", tmp_path / "t.png"
-    t = compare(store, csv, heatmap=heat, trends=trend)
+    t = write_comparison(store, csv, heatmap=heat, trends=trend)
     back = pd.read_csv(csv)
     assert list(back.columns) == list(t.columns) and len(back) == len(t) == 6
     assert back[(back.authority == "Newham") & (back.year == 2019) & (back.theme == "unclassified")].share.tolist() == [0.25]
-    compare(store, md, by=["authority"])
+    write_comparison(store, md, by=["authority"])
     lines = md.read_text().splitlines()
     assert lines[0] == "| authority | ons_code | region | " + " | ".join(STATS) + " |"
     assert "| Newham | E09000025 | London | workforce | weakness | 6 | 2 | 4 | 0.6667 | 0.3000 | 0.9032 | True |" in lines
-    compare(store, js, by=["year"], polarity="weakness")
+    write_comparison(store, js, by=["year"], polarity="weakness")
     recs = json.loads(js.read_text())
     assert recs[0] == {"year": 2019, "theme": "leadership", "polarity": "weakness", "n": 5, "letters": 2, "findings": 3,
                        "share": 0.6, "ci_low": pytest.approx(0.2307, abs=1e-4), "ci_high": pytest.approx(0.8824, abs=1e-4),
@@ -296,11 +296,11 @@ def test_outputs(store, tmp_path):
 
 def test_bad_output_suffix_fails_before_reading_the_store(tmp_path):
     with pytest.raises(ValueError, match="give a .csv, .md or .json output file"):
-        compare(tmp_path / "no-such-store.duckdb", tmp_path / "c.xlsx")
+        write_comparison(tmp_path / "no-such-store.duckdb", tmp_path / "c.xlsx")
 
 
 def test_frames_work_in_place_of_a_store(tiny, tmp_path):
-    t = compare(tiny, tmp_path / "c.csv", authority="Newham", vs=["region"], heatmap=tmp_path / "h.png")
+    t = write_comparison(tiny, tmp_path / "c.csv", authority="Newham", vs=["region"], heatmap=tmp_path / "h.png")
     assert set(t.group) == {"authority", "region"} and (tmp_path / "h.png").stat().st_size > 0
 
 

@@ -285,7 +285,7 @@ def _fail_fsync_after(monkeypatch, n: int) -> None:
 def test_compare_outputs_are_renamed_into_place(tmp_path, monkeypatch):
     """CSV, Markdown and PNG from compare: each written to a temporary file
     in the destination folder, then renamed over the destination."""
-    from letterparse.compare import compare
+    from letterparse.compare import write_comparison
     from letterparse.store import open_store
     from storefixtures import sample_letters
 
@@ -296,8 +296,8 @@ def test_compare_outputs_are_renamed_into_place(tmp_path, monkeypatch):
     outs = {"csv": tmp_path / "o" / "t.csv", "md": tmp_path / "o" / "t.md", "png": tmp_path / "o" / "h.png",
             "trends": tmp_path / "o" / "t.png"}
     calls = _spy_replace(monkeypatch)
-    compare(store, outs["csv"], ["authority", "year"], heatmap=outs["png"], trends=outs["trends"])
-    compare(store, outs["md"], ["authority"])
+    write_comparison(store, outs["csv"], ["authority", "year"], heatmap=outs["png"], trends=outs["trends"])
+    write_comparison(store, outs["md"], ["authority"])
     assert {dst for _, dst in calls} == {str(p) for p in outs.values()}
     for src, dst in calls:
         assert Path(src).parent == Path(dst).parent and Path(src).name.startswith(f".{Path(dst).name}.")

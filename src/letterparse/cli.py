@@ -253,7 +253,7 @@ def compare(
 
     Example: letterparse compare letters.duckdb --authority Newham --vs neighbours --vs england --polarity weakness --out cmp.csv
     """
-    from .compare import compare as run
+    from .compare import write_comparison as run
 
     _reported(out, lambda: run(
         store, out, by, fmt=fmt, family=family, framework=framework, region=region, theme=theme,

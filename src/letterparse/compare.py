@@ -441,7 +441,7 @@ def trends_png(frames: Mapping[str, pandas.DataFrame], **filters) -> bytes:
     return _png(fig)
 
 
-def compare(
+def write_comparison(
     store: str | Path | Mapping[str, pandas.DataFrame],
     out: str | Path,
     by: Iterable[str] | None = None,

@@ -110,7 +110,7 @@ class Report:
         }
 
 
-def compare(letter: Letter, gold: dict[str, Any], report: Report) -> dict[str, Any]:
+def score_letter(letter: Letter, gold: dict[str, Any], report: Report) -> dict[str, Any]:
     pred_secs = Counter((_norm(s.heading), s.kind) for s in letter.sections)
     gold_secs = Counter((_norm(s["heading"]), s["kind"]) for s in gold["sections"])
     s_tp, s_fp, s_fn = report.sections.add(gold_secs, pred_secs)
@@ -196,7 +196,7 @@ def evaluate(gold_dir: str | Path, corpus: str | Path, *, backend: str = "pdfium
         path = index.get(gold["sha256"])
         if path is None:
             continue
-        compare(parse(path, backend=backend, themes=False), gold, report)
+        score_letter(parse(path, backend=backend, themes=False), gold, report)
     if not report.per_document:
         raise ValueError(f"none of the gold documents in {gold_dir} was found in {corpus}: nothing to score")
     return report
