@@ -414,113 +414,146 @@ def _names_authority(heading: str) -> bool:
 
 def segment(lines: tuple[Line, ...]) -> tuple[str, tuple[Section, ...]]:
     """Segment body lines into (letter text, sections)."""
-    voc = vocabulary()
-    bl = blocks(lines)
-    text, written = assemble(bl)
-
-    sections: list[dict] = []
-    in_title = False
-    in_table = 0
-    table_page = 0
-    record_table = False
-    closed = False
-    last_known: dict | None = None
-    seen_known = False
+    text, written = assemble(blocks(lines))
+    builder = _Sections(text, vocabulary())
     for w in written:
-        b = w.block
-        heading_text = text[w.start : w.end] if b.kind == "heading" else ""
-        key = normalise_heading(heading_text) if heading_text else ""
-        if b.kind == "heading":
-            if voc.ignore.fullmatch(key):
-                if re.fullmatch(r"(key )?judge?ment( grade)?|judge?ments?", key):
-                    in_table, table_page, record_table = 12, b.lines[0].page, False
-                in_title = False
-                continue
-            if voc.title.fullmatch(key) and not seen_known:
-                in_title = True
-                continue
-            kind = voc.kind_of(heading_text)
-            if in_table and b.lines[0].page == table_page:
-                # judgement-table rows: consumed up to and including the overall row
-                in_table = 0 if key.startswith("overall") and not record_table else in_table - 1
-                continue
-            in_table = 0
-            if kind is None and _names_authority(heading_text):
-                continue  # the authority's name above a title
-            if in_title and kind is None:
-                continue
-            in_title = False
-            if kind is None:
-                if closed:
-                    continue
-                parent = last_known if last_known and last_known["kind"] != "other" else None
-                kind = parent["kind"] if parent else "other"
-                # an unknown heading takes the role of the known section it follows
-                # ("Children living in this area" after "Information about this area")
-                inherited = (parent or last_known or {}).get("role", "judgement")
-                sec = {"heading": heading_text, "kind": kind, "page": b.lines[0].page, "parent": parent,
-                       "items": [], "start": w.start, "end": w.end, "closed": False,
-                       "role": voc.role_of(heading_text, inherited)}
-            elif (
-                kind == "main_findings" and last_known is not None and last_known["kind"] in LIST_KINDS
-                and len(key.split()) <= 5 and not closed
-                and not re.match(r"(main |inspection |key )?findings|the |overall|summary|progress", key)
-            ):
-                # "Leadership and management" under "Areas for improvement" is a sub-heading
-                sec = {"heading": heading_text, "kind": last_known["kind"], "page": b.lines[0].page, "parent": last_known,
-                       "items": [], "start": w.start, "end": w.end, "closed": False,
-                       "role": voc.role_of(heading_text, last_known["role"])}
-            else:
-                seen_known = True
-                sec = {"heading": heading_text, "kind": kind, "page": b.lines[0].page, "parent": None,
-                       "items": [], "start": w.start, "end": w.end, "closed": False,
-                       "role": voc.role_of(heading_text, "judgement")}
-                last_known = sec
-            closed = False
-            sections.append(sec)
-            if key == "record of main findings":
-                in_table, table_page, record_table = 12, b.lines[0].page, True  # a grade table follows
-            continue
-        in_title = False
-        if in_table:
-            para = text[w.start : w.end]
-            if b.lines[0].page != table_page or len(para) > 160:
-                in_table = 0  # prose: the table is over
-            else:
-                in_table -= 1
-                if re.match(r"overall (effectiveness|judge?ment)", normalise_heading(para)) and not record_table:
-                    in_table = 0
-                continue
-        if not sections:
-            continue
-        para_text = text[w.start : w.end]
-        if _may_close(para_text, voc) and voc.closing.match(normalise_heading(para_text[:200]) or " "):
-            closed = True
-        if closed:
-            continue
-        sections[-1]["items"].append(w)
+        if w.block.kind == "heading":
+            builder.heading(w)
+        else:
+            builder.paragraph(w)
+    return text, builder.records()
 
-    out: list[Section] = []
-    ids: dict[int, str] = {}
-    for i, sec in enumerate(sections, start=1):
-        sid = f"s{i}"
-        ids[id(sec)] = sid
-        items = [w for w in sec["items"] if not _is_furniture(text, w)]
-        if sec["kind"] in LIST_KINDS and any(w.block.kind != "para" for w in items):
-            items = [w for w in items if w.block.kind != "para"]
-        items, role = _without_boilerplate(text, items, sec["role"])
-        polarity = POLARITY_OF_KIND.get(sec["kind"], "neutral")
-        findings = tuple(
-            Finding(
-                id=f"{sid}.f{j}",
-                text=text[w.start : w.end],
-                spans=_spans(w),
-                polarity=polarity,
-                marker={"bullet": "bullet", "numbered": "numbered"}.get(w.block.kind, "paragraph"),
+
+_TABLE_HEADING = re.compile(r"(key )?judge?ment( grade)?|judge?ments?")
+_NOT_A_SUBHEADING = re.compile(r"(main |inspection |key )?findings|the |overall|summary|progress")
+_TABLE_ROWS = 12  # at most this many rows of a judgement table are consumed
+
+
+@dataclass(slots=True)
+class _Table:
+    """A judgement table being read past: its page, the rows it may still have, and
+    whether it is a "record of main findings" table (which has no overall row to end it)."""
+
+    page: int
+    rows: int = _TABLE_ROWS
+    record: bool = False
+
+
+class _Sections:
+    """Builds the sections of one letter from its written blocks, in order: headings open
+    sections (or are titles, table rows, ignored lines), paragraphs go to the open section
+    until a closing paragraph; :meth:`records` turns them into :class:`Section` records."""
+
+    def __init__(self, text: str, voc: Vocabulary):
+        self.text, self.voc = text, voc
+        self.sections: list[dict] = []
+        self.in_title = False  # inside the document's title block
+        self.table: _Table | None = None  # reading past a judgement table
+        self.closed = False  # a closing paragraph ended the open section's findings
+        self.last_known: dict | None = None  # the last section with a recognised heading
+        self.seen_known = False
+
+    def heading(self, w: Written) -> None:
+        heading_text = self.text[w.start : w.end]
+        key = normalise_heading(heading_text) if heading_text else ""
+        page = w.block.lines[0].page
+        voc = self.voc
+        if voc.ignore.fullmatch(key):
+            if _TABLE_HEADING.fullmatch(key):
+                self.table = _Table(page)
+            self.in_title = False
+            return
+        if voc.title.fullmatch(key) and not self.seen_known:
+            self.in_title = True
+            return
+        kind = voc.kind_of(heading_text)
+        if self.table and page == self.table.page:
+            # judgement-table rows: consumed up to and including the overall row
+            self.table.rows = 0 if key.startswith("overall") and not self.table.record else self.table.rows - 1
+            if not self.table.rows:
+                self.table = None
+            return
+        self.table = None
+        if kind is None and _names_authority(heading_text):
+            return  # the authority's name above a title
+        if self.in_title and kind is None:
+            return
+        self.in_title = False
+        sec = self._open(w, heading_text, key, kind, page)
+        if sec is None:
+            return
+        self.closed = False
+        self.sections.append(sec)
+        if key == "record of main findings":
+            self.table = _Table(page, record=True)  # a grade table follows
+
+    def _open(self, w: Written, heading_text: str, key: str, kind: str | None, page: int) -> dict | None:
+        """The section a heading opens, or None (an unknown heading after a closing paragraph)."""
+        last = self.last_known
+        base = {"heading": heading_text, "page": page, "items": [], "start": w.start, "end": w.end, "closed": False}
+        if kind is None:
+            if self.closed:
+                return None
+            parent = last if last and last["kind"] != "other" else None
+            # an unknown heading takes the role of the known section it follows
+            # ("Children living in this area" after "Information about this area")
+            inherited = (parent or last or {}).get("role", "judgement")
+            return {**base, "kind": parent["kind"] if parent else "other", "parent": parent,
+                    "role": self.voc.role_of(heading_text, inherited)}
+        if (
+            kind == "main_findings" and last is not None and last["kind"] in LIST_KINDS
+            and len(key.split()) <= 5 and not self.closed and not _NOT_A_SUBHEADING.match(key)
+        ):
+            # "Leadership and management" under "Areas for improvement" is a sub-heading
+            return {**base, "kind": last["kind"], "parent": last, "role": self.voc.role_of(heading_text, last["role"])}
+        self.seen_known = True
+        sec = {**base, "kind": kind, "parent": None, "role": self.voc.role_of(heading_text, "judgement")}
+        self.last_known = sec
+        return sec
+
+    def paragraph(self, w: Written) -> None:
+        self.in_title = False
+        para = self.text[w.start : w.end]
+        if self.table:
+            if w.block.lines[0].page != self.table.page or len(para) > 160:
+                self.table = None  # prose: the table is over
+            else:
+                self.table.rows -= 1
+                if not self.table.rows or (
+                    re.match(r"overall (effectiveness|judge?ment)", normalise_heading(para)) and not self.table.record
+                ):
+                    self.table = None
+                return
+        if not self.sections:
+            return
+        if _may_close(para, self.voc) and self.voc.closing.match(normalise_heading(para[:200]) or " "):
+            self.closed = True
+        if not self.closed:
+            self.sections[-1]["items"].append(w)
+
+    def records(self) -> tuple[Section, ...]:
+        text = self.text
+        out: list[Section] = []
+        ids: dict[int, str] = {}
+        for i, sec in enumerate(self.sections, start=1):
+            sid = f"s{i}"
+            ids[id(sec)] = sid
+            items = [w for w in sec["items"] if not _is_furniture(text, w)]
+            if sec["kind"] in LIST_KINDS and any(w.block.kind != "para" for w in items):
+                items = [w for w in items if w.block.kind != "para"]
+            items, role = _without_boilerplate(text, items, sec["role"])
+            polarity = POLARITY_OF_KIND.get(sec["kind"], "neutral")
+            findings = tuple(
+                Finding(
+                    id=f"{sid}.f{j}",
+                    text=text[w.start : w.end],
+                    spans=_spans(w),
+                    polarity=polarity,
+                    marker={"bullet": "bullet", "numbered": "numbered"}.get(w.block.kind, "paragraph"),
+                )
+                for j, w in enumerate((w for w in items if w.end > w.start), start=1)
             )
-            for j, w in enumerate((w for w in items if w.end > w.start), start=1)
-        )
-        parent = ids.get(id(sec["parent"])) if sec["parent"] is not None else None
-        heading = _FOOTNOTE_TAIL.sub("", re.sub(r"\s+", " ", sec["heading"]).strip())
-        out.append(Section(sid, heading, sec["kind"], sec["page"], findings, parent, sec["start"], sec["end"], role))
-    return text, tuple(out)
+            parent = ids.get(id(sec["parent"])) if sec["parent"] is not None else None
+            heading = _FOOTNOTE_TAIL.sub("", re.sub(r"\s+", " ", sec["heading"]).strip())
+            out.append(Section(sid, heading, sec["kind"], sec["page"], findings, parent, sec["start"], sec["end"], role))
+        return tuple(out)
