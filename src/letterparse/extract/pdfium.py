@@ -16,6 +16,7 @@ import re
 from ..errors import CorruptPdf, EncryptedPdf, NoTextLayer
 from ..model import Line, Page
 from . import check_page_count
+from .guard import check_pdf
 
 _SPACES = " \t\u00a0\r\n"
 
@@ -36,10 +37,11 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
-    doc = _open(path, data)
+    doc = _open(path, data)  # reads no page: encrypted and corrupt files are told apart here
     try:
         n = len(doc)
         check_page_count(path, n, max_pages)
+        check_pdf(path, data, max_pages)  # before FPDF_LoadPage expands a form-XObject bomb
         pages = []
         any_text = False
         for i in range(n):

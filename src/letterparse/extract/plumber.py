@@ -12,6 +12,7 @@ import re
 from ..errors import CorruptPdf, EncryptedPdf, NoTextLayer
 from ..model import Line, Page
 from . import check_page_count
+from .guard import check_pdf
 
 _HYPHEN_END = re.compile(r"(?<=[A-Za-z])[-\u00ad]$")
 # pdfminer sets a kerned apostrophe apart as a word of its own: "children ’ s"
@@ -44,6 +45,7 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
         except Exception as exc:  # a page object pdfplumber cannot read (no MediaBox, wrong type)
             raise CorruptPdf(path, f"{type(exc).__name__}: {exc}"[:200]) from exc
         check_page_count(path, n, max_pages)
+        check_pdf(path, data, max_pages)  # before pdfminer interprets a form-XObject bomb
         pages = []
         any_text = False
         for page in pdf.pages:
