@@ -323,7 +323,8 @@ def test_a_full_disk_is_one_line_and_the_store_keeps_its_last_commit(tmp_path, n
         monkeypatch.setattr(st, "_arrow", full_insert)
     else:
         monkeypatch.setattr(st, "commit_files", full)
-    res = CliRunner().invoke(app, ["batch", str(inputs), "--out", str(out), "--workers", "1", "--no-themes"])
+    # two workers: the failure meets workers busy sending results (it used to hang the batch)
+    res = CliRunner().invoke(app, ["batch", str(inputs), "--out", str(out), "--workers", "2", "--no-themes"])
     monkeypatch.undo()
     assert res.exit_code == 1 and "Traceback" not in res.output
     line = [ln for ln in res.stderr.splitlines() if ln.startswith("Error: ")]
