@@ -80,9 +80,7 @@ def resolve_authority(name_or_code: str) -> AuthorityRecord:
     """The gazetteer record for a name (any case, usual affixes) or an ONS or DfE code."""
     from .gazetteer import load_gazetteer
 
-    g = load_gazetteer()
-    text = name_or_code.strip()
-    rec = g.by_ons(text) or g.by_la_code(text) or g.by_name(text) or g.resolve(text)
+    rec = load_gazetteer().lookup(name_or_code)
     if rec is None:
         raise ValueError(f"unknown authority {name_or_code!r}; give its name or its ONS code (e.g. E09000025)")
     return rec

@@ -136,6 +136,7 @@ class Gazetteer:
         self.records = records
         self._by_name = {r.name: r for r in records}
         self._by_key: dict[str, AuthorityRecord] = {}
+        self._ancestors: dict[str, frozenset[str]] | None = None  # built on first use
         for r in records:
             for alias in (r.name, *r.aliases):
                 key = normalise(alias)
@@ -201,6 +202,21 @@ class Gazetteer:
 
     def successors_of(self, record: AuthorityRecord) -> tuple[AuthorityRecord, ...]:
         return tuple(self._by_name[name] for name in record.successors)
+
+    def lookup(self, text: str) -> AuthorityRecord | None:
+        """The record for a GSS code (current or former), a DfE code, a canonical name or
+        any name :meth:`resolve` knows; what a user types to name an authority."""
+        text = text.strip()
+        return self.by_ons(text) or self.by_la_code(text) or self.by_name(text) or self.resolve(text)
+
+    def ancestors(self, name: str) -> frozenset[str]:
+        """``name`` and every authority it took over from (see :meth:`lineage`)."""
+        if self._ancestors is None:
+            acc: dict[str, set[str]] = {}
+            for a, b in self.lineage():
+                acc.setdefault(a, set()).add(b)
+            self._ancestors = {a: frozenset(bs) for a, bs in acc.items()}
+        return self._ancestors.get(name, frozenset({name}))
 
     def lineage(self) -> tuple[tuple[str, str], ...]:
         """``(authority, ancestor)`` name pairs: every authority with itself and with each

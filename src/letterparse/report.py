@@ -346,14 +346,13 @@ def _headings(sections: pandas.DataFrame) -> dict[str, dict[str, tuple[int, str]
 def _authorities(ins: pandas.DataFrame, docs: list[Doc]) -> dict[str, Authority]:
     """One entry per authority that has documents, with its lineage from the gazetteer."""
     g = load_gazetteer()
-    pairs = g.lineage()
     known = ins[ins["authority"].notna()]
     ons_of = known.dropna(subset=["ons_code"]).groupby("authority")["ons_code"].first().to_dict()
     region_of = known.dropna(subset=["region"]).groupby("authority")["region"].first().to_dict()
     out = {}
     for name in sorted(set(known["authority"])):
         rec = g.by_name(name)
-        names = frozenset({b for a, b in pairs if a == name} | {name})
+        names = g.ancestors(name)
         ons = (rec.ons_code if rec else None) or ons_of.get(name)
         out[name] = Authority(
             name=name, page=page_name(name, ons), ons_code=ons, region=(rec.region if rec else None) or region_of.get(name),
@@ -389,12 +388,11 @@ def _successors_without_documents(authorities: Mapping[str, Authority]) -> list[
     """Authorities that took over from one in the store but have no documents of their own:
     their histories (their predecessors' documents) count as theirs."""
     g = load_gazetteer()
-    pairs = g.lineage()
     out = {}
     for a in authorities.values():
         for succ in a.successors:
             if succ not in authorities and succ not in out:
-                names = frozenset({b for x, b in pairs if x == succ} | {succ})
+                names = g.ancestors(succ)
                 docs = tuple(d for o in authorities.values() if o.name in names for d in o.docs if d.authority == o.name)
                 out[succ] = Authority(succ, "", None, None, names, (), (), docs)
     return list(out.values())

@@ -49,21 +49,17 @@ def frames_of(store: str | Path | Frames, needs: tuple[str, ...] = ("inspections
 
 
 def resolve_authority(name_or_code: str) -> str:
-    """The gazetteer's canonical name for an authority name (any case, common variants)
-    or a GSS code; ``ValueError`` for an unknown one."""
+    """The gazetteer's canonical name for an authority name or code (as ``compare
+    --authority`` reads it); ``ValueError`` for an unknown one."""
+    from .compare import resolve_authority as record
+
+    return record(name_or_code).name
+
+
+def _ancestors(name: str) -> frozenset[str]:
     from .gazetteer import load_gazetteer
 
-    g = load_gazetteer()
-    rec = g.by_ons(name_or_code) or g.resolve(name_or_code)
-    if rec is None:
-        raise ValueError(f"unknown authority {name_or_code!r}: give a name (e.g. 'Newham') or a GSS code (e.g. E09000025)")
-    return rec.name
-
-
-def _ancestors(name: str) -> set[str]:
-    from .gazetteer import load_gazetteer
-
-    return {b for a, b in load_gazetteer().lineage() if a == name} | {name}
+    return load_gazetteer().ancestors(name)
 
 
 def _heads(authorities: set[str]) -> dict[str, set[str]]:
@@ -72,7 +68,6 @@ def _heads(authorities: set[str]) -> dict[str, set[str]]:
     from .gazetteer import load_gazetteer
 
     g = load_gazetteer()
-    pairs = g.lineage()
     out: dict[str, set[str]] = {}
     for a in authorities:
         rec = g.by_name(a)
@@ -82,7 +77,7 @@ def _heads(authorities: set[str]) -> dict[str, set[str]]:
             continue
         out.setdefault(a, set())
     for head in out:
-        out[head] = {b for x, b in pairs if x == head} | {head}
+        out[head] = set(g.ancestors(head))
     return out
 
 
