@@ -83,23 +83,47 @@ def assert_complete_and_clean(store: Path, clean) -> None:
         assert not t[table].duplicated(keys).any()
 
 
+STALL_AFTER = 8  # parses that finish before the slowed workers stop for good
+
+
 @pytest.fixture(scope="module")
 def slow_env(tmp_path_factory) -> dict[str, str]:
-    """An environment whose workers take at least 0.15 s per file (a sitecustomize
-    wraps ``letterparse.pipeline.parse``), so the kill lands half-way however fast
-    the parser gets."""
+    """An environment whose workers take at least 0.15 s per file and, after
+    STALL_AFTER files, stop for an hour (a sitecustomize wraps
+    ``letterparse.pipeline.parse``; the files are counted with one token file each,
+    made with O_EXCL, across workers).  So a batch can never finish before the
+    kill, however fast or slow the machine: the store holds at most STALL_AFTER
+    letters and then stops changing, which is when the tests kill it."""
     site = tmp_path_factory.mktemp("slow_site")
     (site / "sitecustomize.py").write_text(
         "import os, time\n"
         "if os.environ.get('LETTERPARSE_TEST_SLOW'):\n"
         "    import letterparse.pipeline as p\n"
         "    real = p.parse\n"
+        "    def _token():\n"
+        "        d = os.environ['LETTERPARSE_TEST_SLOW']\n"
+        "        for i in range(10_000):\n"
+        "            try:\n"
+        "                os.close(os.open(os.path.join(d, str(i)), os.O_CREAT | os.O_EXCL))\n"
+        "                return i\n"
+        "            except FileExistsError:\n"
+        "                pass\n"
         "    def parse(*a, **k):\n"
+        f"        if _token() >= {STALL_AFTER}:\n"
+        "            time.sleep(3600)\n"
         "        time.sleep(0.15)\n"
         "        return real(*a, **k)\n"
         "    p.parse = parse\n"
     )
-    return {**os.environ, "PYTHONPATH": str(site), "LETTERPARSE_TEST_SLOW": "1"}
+    return {**os.environ, "PYTHONPATH": str(site)}
+
+
+@pytest.fixture
+def slow(slow_env, tmp_path) -> dict[str, str]:
+    """slow_env with its own (empty) count of parses: one per test."""
+    tokens = tmp_path / "parse_tokens"
+    tokens.mkdir()
+    return {**slow_env, "LETTERPARSE_TEST_SLOW": str(tokens)}
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -147,13 +171,13 @@ def _resume(inputs: Path, out: Path) -> tuple[int, int, int]:
     return int(m[1]), int(m[2]), int(m[3])
 
 
-def test_killed_duckdb_batch_resumes_to_a_complete_store(inputs, clean, slow_env, tmp_path):
+def test_killed_duckdb_batch_resumes_to_a_complete_store(inputs, clean, slow, tmp_path):
     out = tmp_path / "s.duckdb"
     wal = Path(str(out) + ".wal")
     # DuckDB commits each transaction (the files that finished together) to its
     # write-ahead log, which starts with the tables' definitions.  Kill once the log
-    # has grown past them and then stopped growing for a moment: a commit has
-    # finished (killed in the middle of the first one, the store would rightly be
+    # has grown past them and then stopped growing (the slowed workers have stalled):
+    # a commit has finished (killed in the middle of the first one, the store would rightly be
     # empty, which tests nothing).
     seen = {"size": -1, "since": 0.0, "first": None}
 
@@ -165,14 +189,14 @@ def test_killed_duckdb_batch_resumes_to_a_complete_store(inputs, clean, slow_env
         if size != seen["size"]:
             seen.update(size=size, since=now)
             return False
-        return seen["first"] is not None and size > max(seen["first"], 4096) and now - seen["since"] >= 0.05
+        return seen["first"] is not None and size > max(seen["first"], 4096) and now - seen["since"] >= 0.3
 
-    proc = _start(_batch_cli(inputs, out), slow_env)
+    proc = _start(_batch_cli(inputs, out), slow)
     _kill_when(proc, committed)
 
     killed = letterparse.load(out)  # replays the log of committed transactions
     n = len(killed["letters"])
-    assert 0 < n < N_CORPUS, f"{n} letters when killed: not half-way"
+    assert 0 < n <= STALL_AFTER, f"{n} letters when killed: not half-way"
     # what was committed is whole already
     part = _per_letter(killed)
     assert all(part[sha] == v for sha, v in _per_letter(clean).items() if sha in part)
@@ -187,9 +211,9 @@ def _complete_lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
-def test_killed_jsonl_batch_resumes_and_repairs_a_torn_line(inputs, clean, slow_env, tmp_path):
+def test_killed_jsonl_batch_resumes_and_repairs_a_torn_line(inputs, clean, slow, tmp_path):
     out = tmp_path / "s.jsonl"
-    proc = _start(_batch_cli(inputs, out), slow_env)
+    proc = _start(_batch_cli(inputs, out), slow)
     _kill_when(proc, lambda: _complete_lines(out) >= 3)
 
     lines = out.read_bytes().splitlines(keepends=True)
@@ -216,7 +240,7 @@ def test_killed_jsonl_batch_resumes_and_repairs_a_torn_line(inputs, clean, slow_
     assert_complete_and_clean(out, clean)
 
 
-def test_killed_parquet_batch_keeps_its_last_flush_and_resumes(inputs, clean, slow_env, tmp_path):
+def test_killed_parquet_batch_keeps_its_last_flush_and_resumes(inputs, clean, slow, tmp_path):
     """The Parquet store buffers rows and writes all four files together; flushed
     after every file here, a kill loses nothing that was flushed."""
     out = tmp_path / "s_parquet"
@@ -224,7 +248,7 @@ def test_killed_parquet_batch_keeps_its_last_flush_and_resumes(inputs, clean, sl
         "import sys; from letterparse.batch import run_batch; "
         "run_batch([sys.argv[1]], sys.argv[2], workers=2, themes=False, progress=False, flush_every=0)"
     )
-    proc = _start([sys.executable, "-c", code, str(inputs), str(out)], slow_env)
+    proc = _start([sys.executable, "-c", code, str(inputs), str(out)], slow)
 
     import pyarrow.parquet as pq
 
