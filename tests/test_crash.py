@@ -267,7 +267,7 @@ def test_killed_parquet_batch_keeps_its_last_flush_and_resumes(inputs, clean, sl
     assert 0 < n < N_CORPUS
     part = _per_letter(killed)
     assert all(part[sha] == v for sha, v in _per_letter(clean).items() if sha in part)
-    assert sorted(p.name for p in out.iterdir()) == ["errors.parquet", "findings.parquet", "letters.parquet", "sections.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["errors.parquet", "findings.parquet", "letters.parquet", "sections.parquet", "sentences.parquet"]
 
     parsed, skipped, errors = _resume(inputs, out)
     assert skipped == n and parsed == N_CORPUS - n and errors == 2
@@ -401,7 +401,7 @@ def test_parquet_flush_interrupted_between_renames_is_rolled_forward(tmp_path, m
     t = letterparse.load(out)  # the reader finishes it
     assert len(t["letters"]) == 3 and len(t["findings"]) == sum(len(l.findings) for l in letters)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
-        "errors.parquet", "findings.parquet", "letters.parquet", "sections.parquet"]
+        "errors.parquet", "findings.parquet", "letters.parquet", "sections.parquet", "sentences.parquet"]
     _parquet_store(out, [])
     assert not [p for p in out.iterdir() if p.name.startswith((".", "_"))]
 

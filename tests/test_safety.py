@@ -162,7 +162,7 @@ def elsewhere(tmp_path, monkeypatch) -> Path:
     ("s.duckdb", ["s.duckdb"]),
     ("s.jsonl", ["s.jsonl"]),
     ("s_parquet", ["s_parquet/errors.parquet", "s_parquet/findings.parquet", "s_parquet/letters.parquet",
-                   "s_parquet/sections.parquet"]),
+                   "s_parquet/sections.parquet", "s_parquet/sentences.parquet"]),
 ])
 def test_batch_writes_only_its_store(good, tmp_path, elsewhere, store, expected):
     inputs = tmp_path / "in"

@@ -100,7 +100,8 @@ def test_round_trip_and_replace(name, tmp_path):
         s.put_error("/x/a.pdf", "a" * 64, "timeout", "slow", "1")
         s.put_letter(with_theme(letters[0], "health"), "1", "none")
     t = letterparse.load(path)
-    assert set(t) == {"letters", "sections", "findings", "errors", "inspections", "judgement_findings"}
+    assert set(t) == {"letters", "sections", "findings", "sentences", "errors", "inspections", "judgement_findings",
+                      "judgement_sentences"}
     for name_, df in t.items():
         assert list(df.columns) == list({**COLUMNS, **VIEW_COLUMNS}[name_])
     assert len(t["letters"]) == 3
@@ -147,7 +148,8 @@ def test_parquet_is_written_atomically_on_close(tmp_path):
     s.put_letter(sample_letters()[0], "1", "none")
     assert not (path / "letters.parquet").exists()
     s.close()
-    assert sorted(p.name for p in path.iterdir()) == ["errors.parquet", "findings.parquet", "letters.parquet", "sections.parquet"]
+    assert sorted(p.name for p in path.iterdir()) == [
+        "errors.parquet", "findings.parquet", "letters.parquet", "sections.parquet", "sentences.parquet"]
 
 
 def test_duckdb_types(tmp_path):

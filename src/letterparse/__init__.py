@@ -16,7 +16,7 @@ from .errors import LetterparseError
 from .model import Finding, Letter, Section, Span
 
 __version__ = "0.1.0"
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 # The stage modules (``letterparse.extract``, ``letterparse.segment``, ...) are modules,
 # so only names that are not also module names are offered as functions here.

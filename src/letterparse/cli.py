@@ -82,7 +82,7 @@ def extract(
     files: Annotated[list[Path], typer.Argument(help="PDF or .txt files.", show_default=False)],
     backend: BackendOpt = "pdfium",
     themes: Annotated[bool, typer.Option("--themes/--no-themes", help="Classify findings into themes.")] = True,
-    explain: Annotated[bool, typer.Option("--explain", help="Add the terms behind each theme and the scores of unassigned themes.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Add, for each theme, the words and phrases of the finding that drove it, and every theme's score.")] = False,
     compact: Annotated[bool, typer.Option("--compact", help="One line per document (JSON Lines) even for one file.")] = False,
     max_pages: MaxPagesOpt = DEFAULT_MAX_PAGES,
     max_bytes: MaxBytesOpt = DEFAULT_MAX_BYTES,
@@ -231,6 +231,7 @@ def compare(
     fmt: Annotated[Optional[str], typer.Option("--format", help="csv, md or json (default: from --out; csv for -).")] = None,
     by: Annotated[Optional[list[str]], typer.Option("--by", help="Group by authority, region, family, framework, year, grade (repeat; default authority and year, or year with --authority).")] = None,
     all_findings: Annotated[bool, typer.Option("--all-findings", help="Count every finding, not only judgement findings.")] = False,
+    unit: Annotated[str, typer.Option("--unit", help="What to count: finding, or sentence (each sentence of a prose finding with its own polarity and themes; list bullets have none and are not counted).")] = "finding",
     family: Annotated[Optional[list[str]], typer.Option("--family", help="Only this document family (repeat).")] = None,
     framework: Annotated[Optional[list[str]], typer.Option("--framework", help="Only this inspection framework (repeat).")] = None,
     region: Annotated[Optional[str], typer.Option(help="Only this region.")] = None,
@@ -245,7 +246,9 @@ def compare(
     """Theme shares of judgement findings per group, with n and a 95% Wilson interval.
 
     Each row: n (the group's findings of that polarity), letters, findings (those with
-    the theme), share, ci_low, ci_high and small_n (n below --min-n).  --authority with
+    the theme), share, ci_low, ci_high and small_n (n below --min-n).  With --unit
+    sentence, n counts sentences and the findings column is named sentences (findings
+    without sentences, such as list bullets, are not counted).  --authority with
     --vs adds the same figures for its statistical neighbours, the rest of its region and
     the rest of England (same filters, same years), told apart by the group column.
     For a site to browse (England overview, one page per authority), use
@@ -258,7 +261,7 @@ def compare(
     _reported(out, lambda: run(
         store, out, by, fmt=fmt, family=family, framework=framework, region=region, theme=theme,
         polarity=polarity, authority=authority, vs=vs or (), min_n=min_n, all_findings=all_findings,
-        heatmap=heatmap, trends=trends,
+        unit=unit, heatmap=heatmap, trends=trends,
     ))
 
 

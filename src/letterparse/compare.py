@@ -9,6 +9,12 @@ The table has one row per group, theme and polarity::
 * It counts **judgement** findings (the store's ``judgement_findings``: the
   inspectors' evaluation, not area statistics, method or the summary for
   children); ``all_findings=True`` counts every finding instead.
+* ``unit="sentence"`` counts sentences instead (``judgement_sentences``, or
+  every row of ``sentences``), each with its own polarity and themes: ``n`` is
+  then a number of sentences and the count column is named ``sentences``
+  instead of ``findings`` (the column name says which unit was counted).
+  Findings with no sentences (list bullets, and every finding of a letter
+  parsed without themes) are not counted in sentence units.
 * ``n`` is the number of the group's findings of that polarity (each finding
   once), ``letters`` the number of documents they come from, ``findings`` the
   number of them with that theme (a finding with several themes counts once
@@ -52,6 +58,15 @@ GROUPS = ("authority", *VS)
 ALL_THEMES = (*THEMES, UNCLASSIFIED)
 STATS = ["theme", "polarity", "n", "letters", "findings", "share", "ci_low", "ci_high", "small_n"]
 COLUMNS = ["authority", "ons_code", "region", "year", *STATS]  # the default grouping's columns
+UNITS = ("finding", "sentence")  # what a table counts; its count column is the plural
+_VIEW = {"finding": "judgement_findings", "sentence": "judgement_sentences"}
+_TABLE = {"finding": "findings", "sentence": "sentences"}
+
+
+def stats(unit: str = "finding") -> list[str]:
+    """The statistics columns of a table counting ``unit`` (:data:`STATS` for findings)."""
+    return [f"{unit}s" if c == "findings" else c for c in STATS]
+
 _SOURCE = {"grade": "overall"}  # --by key -> store column, where they differ
 _LACKS = "re-run letterparse batch with this version"
 
@@ -95,7 +110,10 @@ def _grouping_error(by) -> None:
 class _Query:
     """The validated options of :func:`theme_table`."""
 
-    def __init__(self, by, *, family, framework, region, theme, polarity, authority, vs, min_n, all_findings):
+    def __init__(self, by, *, family, framework, region, theme, polarity, authority, vs, min_n, all_findings,
+                 unit="finding"):
+        self.unit = _choose("unit", _many(unit), UNITS)[0] if unit is not None else "finding"
+        self.count = f"{self.unit}s"  # the count column, named after the unit
         self.authority = resolve_authority(authority) if authority is not None else None
         default = ("year",) if self.authority is not None else ("authority", "year")
         if by is not None:
@@ -119,9 +137,13 @@ class _Query:
             if region is not None:
                 raise ValueError("give --region or --authority, not both")
 
+    def own_columns(self) -> list[str]:
+        """Columns of the counted unit itself (the rest come from its letter)."""
+        return ["sha256", "finding_id", *(["n"] if self.unit == "sentence" else []), "polarity", "themes"]
+
     def columns(self) -> list[str]:
         """Store columns the query reads."""
-        cols = ["sha256", "finding_id", "polarity", "themes", "authority", "ons_code", "region", "year"]
+        cols = [*self.own_columns(), "authority", "ons_code", "region", "year"]
         for key, used in (("family", self.families or self.authority), ("framework", self.frameworks)):
             if used or key in self.by:
                 cols.append(key)
@@ -163,24 +185,27 @@ def _need(df: pandas.DataFrame, cols: Iterable[str], table: str, source: str) ->
         raise StoreError(source, f"store lacks {', '.join(missing)} in {table}: {_LACKS}")
 
 
-def _findings(frames: Mapping[str, pandas.DataFrame], q: _Query, source: str) -> pandas.DataFrame:
-    """One row per finding with the columns the query needs."""
+def _units(frames: Mapping[str, pandas.DataFrame], q: _Query, source: str) -> pandas.DataFrame:
+    """One row per counted unit (finding or sentence) with the columns the query needs,
+    and ``item``, its id (``sha256/finding_id``, and ``/n`` for a sentence)."""
     import pandas as pd
 
-    cols = q.columns()
+    cols, own = q.columns(), q.own_columns()
     if q.all_findings:
-        for t in ("letters", "findings"):
+        table = _TABLE[q.unit]
+        for t in ("letters", table):
             if t not in frames:
                 raise StoreError(source, f"store lacks {t}: {_LACKS}")
-        doc = [c for c in cols if c not in ("finding_id", "polarity", "themes")]
-        _need(frames["findings"], cols[:4], "findings", source)
+        doc = [c for c in cols if c == "sha256" or c not in own]
+        _need(frames[table], own, table, source)
         _need(frames["letters"], doc, "letters", source)
-        f = frames["findings"][cols[:4]].merge(frames["letters"][doc], on="sha256")
+        f = frames[table][own].merge(frames["letters"][doc], on="sha256")
     else:
-        if "judgement_findings" not in frames:
-            raise StoreError(source, f"store lacks judgement_findings: {_LACKS}")
-        _need(frames["judgement_findings"], cols, "judgement_findings", source)
-        f = frames["judgement_findings"][cols].copy()
+        view = _VIEW[q.unit]
+        if view not in frames:
+            raise StoreError(source, f"store lacks {view}: {_LACKS}")
+        _need(frames[view], cols, view, source)
+        f = frames[view][cols].copy()
     f["year"] = pd.to_numeric(f["year"], errors="coerce").astype("Int64")
     f["themes"] = f["themes"].map(_theme_list)
     if q.families:
@@ -192,7 +217,11 @@ def _findings(frames: Mapping[str, pandas.DataFrame], q: _Query, source: str) ->
     if q.polarity is not None:
         f = f[f["polarity"] == q.polarity]
     f = f.rename(columns={col: key for key, col in _SOURCE.items()})
-    return f.assign(finding=f["sha256"] + "/" + f["finding_id"]).reset_index(drop=True)
+    item = f["sha256"] + "/" + f["finding_id"]
+    if q.unit == "sentence":
+        item = item + "/" + f["n"].astype(str)
+        f = f.drop(columns=["n"])
+    return f.assign(item=item).reset_index(drop=True)
 
 
 def _theme_list(ts: object) -> list[str]:
@@ -204,12 +233,13 @@ def _theme_list(ts: object) -> list[str]:
 # --- the table ------------------------------------------------------------------------
 
 
-def _counts(f: pandas.DataFrame, keys: list[str]) -> tuple[pandas.DataFrame, pandas.DataFrame]:
-    """Denominators (keys + polarity -> n, letters) and counts (keys + polarity + theme -> findings)."""
+def _counts(f: pandas.DataFrame, keys: list[str], count: str) -> tuple[pandas.DataFrame, pandas.DataFrame]:
+    """Denominators (keys + polarity -> n, letters) and counts (keys + polarity + theme ->
+    ``count``, the number of units with the theme)."""
     k = keys + ["polarity"]
-    denom = f.groupby(k, dropna=False).agg(n=("finding", "nunique"), letters=("sha256", "nunique")).reset_index()
+    denom = f.groupby(k, dropna=False).agg(n=("item", "nunique"), letters=("sha256", "nunique")).reset_index()
     t = f.assign(theme=f["themes"].map(lambda ts: list(dict.fromkeys(ts)) or [UNCLASSIFIED])).explode("theme")
-    counts = t.groupby(k + ["theme"], dropna=False)["finding"].nunique().rename("findings").reset_index()
+    counts = t.groupby(k + ["theme"], dropna=False)["item"].nunique().rename(count).reset_index()
     return denom, counts
 
 
@@ -230,7 +260,8 @@ def _canonical(f: pandas.DataFrame) -> list[str | None]:
 
 
 def _groups(f: pandas.DataFrame, q: _Query) -> dict[str, pandas.DataFrame]:
-    """The authority's findings and those of each comparison group (same families and years)."""
+    """The authority's units (findings or sentences) and those of each comparison group
+    (same families and years)."""
     from .gazetteer import load_gazetteer
 
     import pandas as pd
@@ -239,7 +270,7 @@ def _groups(f: pandas.DataFrame, q: _Query) -> dict[str, pandas.DataFrame]:
     canon = pd.Series(_canonical(f), index=f.index, dtype="object")
     mine = f[canon == rec.name]
     if mine.empty:
-        raise ValueError(f"{rec.name}: no {'' if q.all_findings else 'judgement '}findings in this store with these filters")
+        raise ValueError(f"{rec.name}: no {'' if q.all_findings else 'judgement '}{q.unit}s in this store with these filters")
     # like with like: the comparison groups' documents of the families and years the
     # authority's own documents are of
     years, families = set(mine["year"].dropna()), set(mine["family"].dropna())
@@ -256,13 +287,13 @@ def _groups(f: pandas.DataFrame, q: _Query) -> dict[str, pandas.DataFrame]:
     return groups
 
 
-def _zero_filled(denom: pandas.DataFrame, counts: pandas.DataFrame, keys: list[str]) -> pandas.DataFrame:
+def _zero_filled(denom: pandas.DataFrame, counts: pandas.DataFrame, keys: list[str], count: str) -> pandas.DataFrame:
     """Every (group, keys, polarity) with every theme seen for those keys and polarity."""
     k = keys + ["polarity"]
     themes = counts[k + ["theme"]].drop_duplicates()
     full = denom.merge(themes, on=k, how="inner")
     full = full.merge(counts, on=["group"] + k + ["theme"], how="left")
-    full["findings"] = full["findings"].fillna(0)
+    full[count] = full[count].fillna(0)
     return full
 
 
@@ -285,6 +316,7 @@ def theme_table(
     vs: Iterable[str] = (),
     min_n: int = 10,
     all_findings: bool = False,
+    unit: str = "finding",
 ) -> pandas.DataFrame:
     """The theme table for a store (a path, or the frames of :func:`letterparse.load`).
 
@@ -293,11 +325,18 @@ def theme_table(
     ``ValueError`` listing the valid ones (matched ignoring case).  ``theme``
     keeps the denominators: it only drops other themes' rows.
 
+    ``unit`` is what is counted: ``"finding"`` (the default; count column
+    ``findings``) or ``"sentence"`` (each sentence of a prose finding with its own
+    polarity and themes; count column ``sentences``, and ``n`` a number of
+    sentences).  Findings with no sentences (list bullets, or letters parsed
+    without themes) are not counted in sentence units.
+
     >>> theme_table("letters.duckdb", by=["framework", "year"], polarity="weakness")  # doctest: +SKIP
     >>> theme_table("letters.duckdb", authority="Newham", vs=["neighbours", "england"])  # doctest: +SKIP
+    >>> theme_table("letters.duckdb", by=["year"], polarity="weakness", unit="sentence")  # doctest: +SKIP
     """
     q = _Query(by, family=family, framework=framework, region=region, theme=theme, polarity=polarity,
-               authority=authority, vs=vs, min_n=min_n, all_findings=all_findings)
+               authority=authority, vs=vs, min_n=min_n, all_findings=all_findings, unit=unit)
     return _table(_frames(store), q, _name(store))
 
 
@@ -306,28 +345,28 @@ def _table(frames: Mapping[str, pandas.DataFrame], q: _Query, source: str) -> pa
 
     keys = list(q.by)
     group = ["group"] if q.authority is not None else []
-    columns = group + q.key_columns() + STATS
-    f = _findings(frames, q, source)
+    columns = group + q.key_columns() + stats(q.unit)
+    f = _units(frames, q, source)
     if q.authority is None:
         f["authority"] = f["authority"].fillna(UNKNOWN)
         f["region"] = f["region"].fillna(UNKNOWN)
         if f.empty:
             return _empty(columns)
-        denom, counts = _counts(f, keys)
+        denom, counts = _counts(f, keys, q.count)
         t = counts.merge(denom, on=keys + ["polarity"], how="left")
     else:
-        parts = [(name, _counts(g, keys)) for name, g in _groups(f, q).items() if not g.empty]
+        parts = [(name, _counts(g, keys, q.count)) for name, g in _groups(f, q).items() if not g.empty]
         denom = pd.concat([d.assign(group=name) for name, (d, _) in parts], ignore_index=True)
         counts = pd.concat([c.assign(group=name) for name, (_, c) in parts], ignore_index=True)
-        t = _zero_filled(denom, counts, keys)
+        t = _zero_filled(denom, counts, keys, q.count)
     if q.theme is not None:
         t = t[t["theme"] == q.theme]
     if t.empty:
         return _empty(columns)
-    for c in ("n", "letters", "findings"):
+    for c in ("n", "letters", q.count):
         t[c] = t[c].astype(int)
-    t["share"] = t["findings"] / t["n"]
-    ci = [wilson(k, n) for k, n in zip(t["findings"], t["n"])]
+    t["share"] = t[q.count] / t["n"]
+    ci = [wilson(k, n) for k, n in zip(t[q.count], t["n"])]
     t["ci_low"], t["ci_high"] = [lo for lo, _ in ci], [hi for _, hi in ci]
     t["small_n"] = t["n"] < q.min_n
     if "authority" in keys:
@@ -373,14 +412,15 @@ def _png(fig) -> bytes:
 
 def heatmap_png(frames: Mapping[str, pandas.DataFrame], polarity: str = "weakness", **filters) -> bytes:
     """Authorities x themes: each cell the share of the authority's ``polarity`` findings
-    (all years together) with that theme."""
+    (or sentences, with ``unit="sentence"``; all years together) with that theme."""
     plt = _plt()
     t = theme_table(frames, by=("authority",), polarity=polarity, **filters)
+    units = f"{filters.get('unit') or 'finding'}s"
     plt.close("all")
     if t.empty:
         fig, ax = plt.subplots(figsize=(6, 2))
         ax.axis("off")
-        ax.text(0.5, 0.5, f"no {polarity} findings", ha="center", va="center")
+        ax.text(0.5, 0.5, f"no {polarity} {units}", ha="center", va="center")
         return _png(fig)
     m = t.pivot_table(index="authority", columns="theme", values="share", aggfunc="sum", fill_value=0.0)
     m = m.sort_index()
@@ -394,8 +434,8 @@ def heatmap_png(frames: Mapping[str, pandas.DataFrame], polarity: str = "weaknes
     ax.set_yticks(range(rows), [str(i) for i in m.index], fontsize=8 if rows > 40 else 9)
     ax.set_xlabel("theme")
     ax.set_ylabel("authority")
-    ax.set_title(f"Share of {polarity} findings by theme")
-    fig.colorbar(im, ax=ax, label=f"share of {polarity} findings", shrink=min(1.0, 12 / max(rows, 1)) if rows > 12 else 1.0)
+    ax.set_title(f"Share of {polarity} {units} by theme")
+    fig.colorbar(im, ax=ax, label=f"share of {polarity} {units}", shrink=min(1.0, 12 / max(rows, 1)) if rows > 12 else 1.0)
     return _png(fig)
 
 
@@ -403,6 +443,7 @@ def trends_png(frames: Mapping[str, pandas.DataFrame], **filters) -> bytes:
     """Theme shares over the years, one panel per polarity, one line per theme."""
     plt = _plt()
     t = theme_table(frames, by=("year",), **filters)
+    units = f"{filters.get('unit') or 'finding'}s"
     t = t[t["year"].notna()]
     plt.close("all")
     polarities = sorted(t["polarity"].unique()) or ["(none)"]
@@ -423,9 +464,9 @@ def trends_png(frames: Mapping[str, pandas.DataFrame], **filters) -> bytes:
         for theme, g in sub.groupby("theme"):
             g = g.sort_values("year")
             ax.plot(g["year"].astype(int), g["share"], marker="o", ms=4, color=colour[theme], label=str(theme))
-        ax.set_title(f"{pol} findings")
+        ax.set_title(f"{pol} {units}")
         ax.set_xlabel("year (inspection ended)")
-        ax.set_ylabel("share of findings")
+        ax.set_ylabel(f"share of {units}")
         ax.set_ylim(0, 1.05)
         ax.set_xlim(lo - 0.5, hi + 0.5)
         ax.grid(alpha=0.3)
@@ -454,6 +495,7 @@ def write_comparison(
     vs: Iterable[str] = (),
     min_n: int = 10,
     all_findings: bool = False,
+    unit: str = "finding",
     heatmap: str | Path | None = None,
     trends: str | Path | None = None,
 ) -> pandas.DataFrame:
@@ -465,18 +507,18 @@ def write_comparison(
     The output and the options are checked before the store is read.  The
     heatmap (authorities x themes) shows ``polarity`` (weakness when not given),
     the trends every polarity unless one is chosen; both use the same findings
-    and filters as the table, over all authorities.
+    (or sentences: ``unit``) and filters as the table, over all authorities.
     """
     check_out(out, fmt)
     q = _Query(by, family=family, framework=framework, region=region, theme=theme, polarity=polarity,
-               authority=authority, vs=vs, min_n=min_n, all_findings=all_findings)
+               authority=authority, vs=vs, min_n=min_n, all_findings=all_findings, unit=unit)
     frames = _frames(store)
     if "letters" in frames and not len(frames["letters"]):
         raise StoreError(_name(store), "the store has no letters")
     table = _table(frames, q, _name(store))
     write_table(table, out, fmt)
     filters = {"family": q.families or None, "framework": q.frameworks or None, "region": region,
-               "theme": q.theme, "all_findings": all_findings}
+               "theme": q.theme, "all_findings": all_findings, "unit": q.unit}
     if heatmap is not None:
         write_atomic(heatmap, heatmap_png(frames, polarity=q.polarity or "weakness", **filters))
     if trends is not None:

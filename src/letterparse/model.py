@@ -84,6 +84,27 @@ class ThemeScore:
 
 
 @dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence of a prose finding: offsets into ``Finding.text``, with its own
+    polarity and themes (a paragraph can praise and criticise)."""
+
+    start: int
+    end: int
+    polarity: str = "neutral"
+    themes: tuple[ThemeScore, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "polarity": self.polarity, "themes": [t.to_dict() for t in self.themes]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Sentence:
+        return cls(d["start"], d["end"], d["polarity"], tuple(ThemeScore(t["theme"], t["score"]) for t in d["themes"]))
+
+
+POSITIVE, NEGATIVE = frozenset({"strength", "satisfactory"}), frozenset({"weakness", "priority"})
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     id: str  # deterministic: "s3.f2"
     text: str
@@ -91,6 +112,13 @@ class Finding:
     polarity: str = "neutral"
     themes: tuple[ThemeScore, ...] = ()
     marker: str = "paragraph"  # bullet | numbered | paragraph
+    sentences: tuple[Sentence, ...] = ()  # prose findings, when themes are classified
+
+    @property
+    def mixed(self) -> bool:
+        """Its sentences both praise and criticise (its ``polarity`` is the paragraph's point)."""
+        pols = {s.polarity for s in self.sentences}
+        return bool(pols & POSITIVE) and bool(pols & NEGATIVE)
 
     @property
     def page(self) -> int:
@@ -105,6 +133,8 @@ class Finding:
             "spans": [s.to_dict() for s in self.spans],
             "polarity": self.polarity,
             "themes": [t.to_dict() for t in self.themes],
+            "sentences": [x.to_dict() for x in self.sentences],
+            "mixed": self.mixed,
         }
 
     @classmethod
@@ -116,6 +146,7 @@ class Finding:
             polarity=d["polarity"],
             themes=tuple(ThemeScore(t["theme"], t["score"]) for t in d["themes"]),
             marker=d.get("marker", "paragraph"),
+            sentences=tuple(Sentence.from_dict(x) for x in d.get("sentences", ())),
         )
 
 

@@ -9,6 +9,7 @@ pipeline loads without them.  Only this module, ``themes.py`` and
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -143,4 +144,42 @@ def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:
     for chunk, doc in zip(chunks, nlp.tokenizer.pipe(chunks, batch_size=1000)):
         a = doc.to_array([LOWER, IS_ALPHA, LIKE_NUM])
         out[chunk] = " ".join(lemma(int(r[0])) for r in a if r[1] or r[2])
+    return out
+
+
+# --- sentences ---------------------------------------------------------------------
+
+# A sentence ends at ".", "!" or "?" (optionally followed by a closing quote or
+# bracket) before white space and a capital letter, digit, opening quote or bracket;
+# not after a common abbreviation or a lone initial.
+_SENT_END = re.compile(r"[.!?][\"'’”)\]]*(?=\s+[\"'‘“(\[]?[A-Z0-9])")
+_ABBREV = frozenset(
+    "e.g i.e etc mr mrs ms dr prof st no nos vs cf approx para paras ref al fig inc ltd co dept govt".split()
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` character offsets of the sentences of ``text``, white space
+    trimmed, covering every non-blank character once.  Rule-based (as spaCy's
+    ``sentencizer``, plus abbreviations and initials): inspection prose is edited
+    English in which a full stop before a capital letter ends a sentence."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENT_END.finditer(text):
+        if text[m.start()] == ".":
+            word = re.search(r"([A-Za-z.]+)$", text[start : m.start()])
+            w = word.group(1).lower().rstrip(".") if word else ""
+            if w in _ABBREV or (len(w) == 1 and w.isalpha()):
+                continue
+        spans.append((start, m.end()))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            out.append((a, b))
     return out

@@ -7,13 +7,13 @@ store is chosen by its path:
   (write + flush + fsync).  The last record for a sha256 wins; a truncated
   last line (a crash mid-write) is cut off when the store is opened again.
 * a folder, or a path ending in ``.parquet`` or with no suffix - a Parquet
-  folder with ``letters.parquet``, ``sections.parquet``, ``findings.parquet``
-  and ``errors.parquet``, rewritten all four together (temporary files, a
-  commit journal, renames; see ``commit_files``) on ``flush`` and when the store
-  is closed.
+  folder with one file per table (``letters.parquet``, ``sections.parquet``,
+  ``findings.parquet``, ``sentences.parquet``, ``errors.parquet``), rewritten
+  all together (temporary files, a commit journal, renames; see
+  ``commit_files``) on ``flush`` and when the store is closed.
 * anything else (``*.duckdb``, the default) - a DuckDB database.
 
-Schema (the same four tables in every format; see docs/store.md)::
+Schema (the same five tables in every format; see docs/store.md)::
 
     letters   sha256 (primary key), path, family, authority, ons_code, la_code,
               region, letter_date, inspection_start, inspection_end,
@@ -22,13 +22,17 @@ Schema (the same four tables in every format; see docs/store.md)::
               backend, parser_version, model_version, json (the full letter JSON)
     sections  sha256, section_id, parent, heading, kind, page
     findings  sha256, section_id, finding_id, kind (the section kind), polarity,
+              mixed (its sentences both praise and criticise),
               themes (list of theme ids), theme_scores (JSON object text
               {theme: score}), text, page, start, end (offsets into the letter text)
+    sentences sha256, finding_id, n (0-based order in the finding), start, end
+              (offsets into the finding's text), polarity, themes (list of theme
+              ids); prose findings only, once themes are classified
     errors    path, sha256, error (the error's type code, e.g. "not_a_pdf",
               "timeout", "internal"), message, parser_version
 
 Each file is all in or all out: writing a letter or an error for a sha256
-first removes every earlier row for that sha256 (in all four tables) and any
+first removes every earlier row for that sha256 (in every table) and any
 earlier error of the same path, in one transaction.  So a file that failed before and now parses loses its errors
 row, and a file that fails again keeps exactly one.
 """
@@ -48,8 +52,8 @@ from .model import Letter
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
-TABLES = ("letters", "sections", "findings", "errors")
-VIEWS = ("inspections", "judgement_findings")
+TABLES = ("letters", "sections", "findings", "sentences", "errors")
+VIEWS = ("inspections", "judgement_findings", "judgement_sentences")
 OVERALL = "overall_effectiveness"  # the grade key that is the inspection's overall grade
 
 # Column name -> DuckDB type.  The order is the column order in every format.
@@ -97,12 +101,22 @@ COLUMNS: dict[str, dict[str, str]] = {
         "role": "VARCHAR",
         "marker": "VARCHAR",
         "polarity": "VARCHAR",
+        "mixed": "BOOLEAN",
         "themes": "VARCHAR[]",
         "theme_scores": "VARCHAR",
         "text": "VARCHAR",
         "page": "INTEGER",
         "start": "INTEGER",
         "end": "INTEGER",
+    },
+    "sentences": {
+        "sha256": "VARCHAR",
+        "finding_id": "VARCHAR",
+        "n": "INTEGER",
+        "start": "INTEGER",
+        "end": "INTEGER",
+        "polarity": "VARCHAR",
+        "themes": "VARCHAR[]",
     },
     "errors": {
         "path": "VARCHAR",
@@ -119,6 +133,7 @@ class LetterRows:
     letter: dict[str, Any]
     sections: list[dict[str, Any]]
     findings: list[dict[str, Any]]
+    sentences: list[dict[str, Any]]
 
 
 def _region(letter: Letter) -> str | None:
@@ -157,8 +172,8 @@ def path_bytes(text: str) -> bytes:
 
 
 def letter_rows(letter: Letter, parser_version: str, model_version: str) -> LetterRows:
-    """The rows one letter gives in the ``letters``, ``sections`` and ``findings`` tables
-    (a file name that is not UTF-8 as :func:`path_text` writes it, in the row and the JSON)."""
+    """The rows one letter gives in the ``letters``, ``sections``, ``findings`` and
+    ``sentences`` tables (a file name that is not UTF-8 as :func:`path_text` writes it, in the row and the JSON)."""
     path = path_text(letter.source.path)
     if path != letter.source.path:
         from dataclasses import replace
@@ -192,7 +207,7 @@ def letter_rows(letter: Letter, parser_version: str, model_version: str) -> Lett
         "model_version": model_version,
         "json": dumps(letter, indent=None),
     }
-    sections, findings = [], []
+    sections, findings, sentences = [], [], []
     for i, s in enumerate(letter.sections, start=1):
         sections.append(
             {"sha256": sha, "section_id": s.id, "ordinal": i, "parent": s.parent, "heading": s.heading,
@@ -209,6 +224,7 @@ def letter_rows(letter: Letter, parser_version: str, model_version: str) -> Lett
                     "role": s.role,
                     "marker": f.marker,
                     "polarity": f.polarity,
+                    "mixed": f.mixed,
                     "themes": [t.theme for t in f.themes],
                     "theme_scores": json.dumps({t.theme: round(t.score, 4) for t in f.themes}, sort_keys=True),
                     "text": f.text,
@@ -217,7 +233,12 @@ def letter_rows(letter: Letter, parser_version: str, model_version: str) -> Lett
                     "end": f.spans[-1].end if f.spans else None,
                 }
             )
-    return LetterRows(row, sections, findings)
+            sentences.extend(
+                {"sha256": sha, "finding_id": f.id, "n": n, "start": x.start, "end": x.end, "polarity": x.polarity,
+                 "themes": [t.theme for t in x.themes]}
+                for n, x in enumerate(f.sentences)
+            )
+    return LetterRows(row, sections, findings, sentences)
 
 
 def error_row(path: str, sha256: str | None, error: str, message: str, parser_version: str) -> dict[str, Any]:
@@ -451,6 +472,27 @@ def open_store(path: str | Path, *, wait: bool = False) -> Store:
     return store
 
 
+# --- letters written before a table or column existed ------------------------------
+#
+# A store written by an earlier letterparse lacks the columns added since: DuckDB
+# gains them as nulls when opened for writing, Parquet and JSONL read them as nulls.
+# Such letters are not ``completed`` (``--resume`` parses them again) and
+# :func:`require_current` refuses them.  ``findings.mixed`` came with the
+# ``sentences`` table: a finding row without it was written before sentences.
+
+_STALE_SQL = "SELECT DISTINCT sha256 FROM findings WHERE mixed IS NULL AND sha256 IS NOT NULL"
+
+
+def _stale_rows(rows: LetterRows) -> bool:
+    """The letter's rows were written before the ``sentences`` table existed."""
+    return any(f.get("mixed") is None for f in rows.findings)
+
+
+def _stale_letter(letter: dict[str, Any]) -> bool:
+    """A letter's JSON written before findings had sentences."""
+    return any("sentences" not in f for s in letter.get("sections", ()) for f in s.get("findings", ()))
+
+
 # --- DuckDB -------------------------------------------------------------------
 
 
@@ -490,6 +532,7 @@ def _arrow_schema(table: str):
         "VARCHAR": pa.string(),
         "DATE": pa.date32(),
         "INTEGER": pa.int32(),
+        "BOOLEAN": pa.bool_(),
         "VARCHAR[]": pa.list_(pa.string()),
     }
     return pa.schema([(c, types[t.replace(" PRIMARY KEY", "")]) for c, t in COLUMNS[table].items()])
@@ -563,11 +606,12 @@ class DuckdbStore(Store):
         self.error_paths.update(r["path"] for r in inserts["errors"])
 
     def put_rows(self, rows, errors, parser_version, model_version) -> None:
-        inserts: dict[str, list[dict[str, Any]]] = {"letters": [], "sections": [], "findings": [], "errors": []}
+        inserts: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
         for r in rows:
             inserts["letters"].append(r.letter)
             inserts["sections"].extend(r.sections)
             inserts["findings"].extend(r.findings)
+            inserts["sentences"].extend(r.sentences)
         for path, sha256, error, message in errors:
             inserts["errors"].append(error_row(path, sha256, error, message, parser_version))
         shas = [r.letter["sha256"] for r in rows] + [e[1] for e in errors if e[1] is not None]
@@ -577,7 +621,8 @@ class DuckdbStore(Store):
 
     def completed(self, parser_version: str, model_version: str) -> set[str]:
         rows = self.con.execute(
-            "SELECT sha256 FROM letters WHERE parser_version = ? AND model_version = ?", [parser_version, model_version]
+            "SELECT sha256 FROM letters WHERE parser_version = ? AND model_version = ? AND sha256 NOT IN "
+            f"({_STALE_SQL})", [parser_version, model_version]
         ).fetchall()
         return {r[0] for r in rows}
 
@@ -645,12 +690,25 @@ ORDER BY ev.authority NULLS LAST, ev.event_date NULLS LAST, ev.sha256
 """,
     "judgement_findings": """
 SELECT f.sha256, f.section_id, f.finding_id, f.ordinal, f.kind, f.role, f.marker, f.polarity,
-       f.themes, f.theme_scores, f.text, f.page, f."start", f."end",
+       f.mixed, f.themes, f.theme_scores, f.text, f.page, f."start", f."end",
        l.authority, l.ons_code, l.la_code, l.region, l.family, l.framework, l.year, l.published,
        l.overall, l.path
 FROM findings f JOIN letters l ON l.sha256 = f.sha256
 WHERE f.role = 'judgement'
 ORDER BY f.sha256, f.ordinal
+""",
+    # offsets are characters (code points) into the finding's text, as in Python; substr is 1-based
+    "judgement_sentences": """
+SELECT s.sha256, f.section_id, s.finding_id, s.n, f.kind, f.role, s.polarity, s.themes,
+       substr(f.text, s."start" + 1, s."end" - s."start") AS text, s."start", s."end",
+       f.polarity AS finding_polarity, f.mixed,
+       l.authority, l.ons_code, l.la_code, l.region, l.family, l.framework, l.year, l.published,
+       l.overall, l.path
+FROM sentences s
+JOIN findings f ON f.sha256 = s.sha256 AND f.finding_id = s.finding_id
+JOIN letters l ON l.sha256 = s.sha256
+WHERE f.role = 'judgement'
+ORDER BY s.sha256, f.ordinal, s.n
 """,
 }
 
@@ -663,9 +721,14 @@ VIEW_COLUMNS: dict[str, tuple[str, ...]] = {
         "previous_sha256", "previous_overall", "days_since_previous", "direction", "previous_event_sha256",
     ),
     "judgement_findings": (
-        "sha256", "section_id", "finding_id", "ordinal", "kind", "role", "marker", "polarity", "themes",
+        "sha256", "section_id", "finding_id", "ordinal", "kind", "role", "marker", "polarity", "mixed", "themes",
         "theme_scores", "text", "page", "start", "end", "authority", "ons_code", "la_code", "region", "family",
         "framework", "year", "published", "overall", "path",
+    ),
+    "judgement_sentences": (
+        "sha256", "section_id", "finding_id", "n", "kind", "role", "polarity", "themes", "text", "start", "end",
+        "finding_polarity", "mixed", "authority", "ons_code", "la_code", "region", "family", "framework", "year",
+        "published", "overall", "path",
     ),
 }
 
@@ -694,7 +757,7 @@ def derived_frames(frames: dict[str, pandas.DataFrame]) -> dict[str, pandas.Data
 
     con = duckdb.connect(":memory:", config=_DUCKDB_CONFIG)
     try:
-        for t in ("letters", "findings"):
+        for t in ("letters", "findings", "sentences"):
             con.register(f"_{t}", pa.Table.from_pandas(frames[t], schema=_arrow_schema(t), preserve_index=False))
             con.execute(f"CREATE TABLE {t} AS SELECT * FROM _{t}")
         _create_views(con)
@@ -704,9 +767,11 @@ def derived_frames(frames: dict[str, pandas.DataFrame]) -> dict[str, pandas.Data
             for c in ("inspection_start", "inspection_end", "published", "event_date"):
                 if c in df.columns:
                     df[c] = pd_dates(df[c])
-            for c in ("days_since_previous", "year", "ordinal", "page", "start", "end"):
+            for c in ("days_since_previous", "year", "ordinal", "n", "page", "start", "end"):
                 if c in df.columns:
                     df[c] = df[c].astype("Int64")
+            if "mixed" in df.columns:
+                df["mixed"] = df["mixed"].astype("boolean")
             if "themes" in df.columns:
                 df["themes"] = df["themes"].map(lambda v: [] if v is None else list(v))
             out[name] = df.reset_index(drop=True)
@@ -776,7 +841,7 @@ class JsonlStore(Store):
         return {
             sha
             for sha, r in self.state.letters.items()
-            if r["parser_version"] == parser_version and r["model_version"] == model_version
+            if r["parser_version"] == parser_version and r["model_version"] == model_version and not r.get("_stale")
         }
 
     def _close(self) -> None:
@@ -836,6 +901,8 @@ def _read_jsonl(path: Path, keep_letters: bool = True) -> _State:
                 record = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise StoreError(str(path), f"line {n} is not JSON: {exc}") from exc
+            if isinstance(record.get("letter"), dict) and _stale_letter(record["letter"]):
+                record["_stale"] = True  # written before sentences: see _stale_letter
             if not keep_letters:
                 record.pop("letter", None)
             _apply(state, record)
@@ -846,7 +913,7 @@ def _read_jsonl(path: Path, keep_letters: bool = True) -> _State:
 
 
 class ParquetStore(Store):
-    """Rows are kept in memory; ``flush`` and ``close`` write all four files (all or none)."""
+    """Rows are kept in memory; ``flush`` and ``close`` write every table's file (all or none)."""
 
     kind = "parquet"
 
@@ -857,13 +924,16 @@ class ParquetStore(Store):
         frames = _load_parquet(path) if (path / "letters.parquet").exists() else None
         self.state = _State()
         if frames is not None:
-            secs = frames["sections"].groupby("sha256") if len(frames["sections"]) else None
-            finds = frames["findings"].groupby("sha256") if len(frames["findings"]) else None
+            parts = {t: frames[t].groupby("sha256") if len(frames[t]) else None for t in ("sections", "findings", "sentences")}
+
+            def rows_of(table: str, sha: str) -> list[dict[str, Any]]:
+                g = parts[table]
+                return _records(g.get_group(sha)) if g is not None and sha in g.groups else []
+
             for row in _records(frames["letters"]):
                 sha = row["sha256"]
-                s = _records(secs.get_group(sha)) if secs is not None and sha in secs.groups else []
-                f = _records(finds.get_group(sha)) if finds is not None and sha in finds.groups else []
-                self.state.letters[sha] = LetterRows(row, s, f)
+                self.state.letters[sha] = LetterRows(
+                    row, rows_of("sections", sha), rows_of("findings", sha), rows_of("sentences", sha))
             for row in _records(frames["errors"]):
                 self.state.errors[row["path"]] = row
 
@@ -878,6 +948,7 @@ class ParquetStore(Store):
             sha
             for sha, r in self.state.letters.items()
             if r.letter["parser_version"] == parser_version and r.letter["model_version"] == model_version
+            and not _stale_rows(r)
         }
 
     def _close(self) -> None:
@@ -894,6 +965,7 @@ class ParquetStore(Store):
             "letters": [letters[s].letter for s in order],
             "sections": [row for s in order for row in letters[s].sections],
             "findings": [row for s in order for row in letters[s].findings],
+            "sentences": [row for s in order for row in letters[s].sentences],
             "errors": [errors[k] for k in sorted(errors)],
         }
         blobs = {}
@@ -907,7 +979,7 @@ class ParquetStore(Store):
             raise _write_failed(self.path, exc) from exc
 
 
-# The four Parquet files change together or not at all: each is written to a
+# The Parquet files (one per table) change together or not at all: each is written to a
 # temporary file, then a journal naming them all is written (atomically), then
 # they are renamed into place and the journal removed.  A crash before the journal
 # exists leaves the old files (and stray temporaries, removed on the next open);
@@ -947,7 +1019,7 @@ _STORE_FILES = tuple(f"{t}.parquet" for t in TABLES)
 
 def _valid_journal(folder: Path, journal_path: Path) -> dict[str, str]:
     """The journal's renames, if every one stays inside the store: a target must be one of
-    the four table files and a source one of our temporary names for it (no separator, no
+    the table files and a source one of our temporary names for it (no separator, no
     parent, no absolute path).  A store received from someone else is data, and must not
     make us write anywhere else."""
     import re
@@ -1008,8 +1080,10 @@ def _records(df: pandas.DataFrame) -> list[dict[str, Any]]:
 
 
 def load(store: str | Path) -> dict[str, pandas.DataFrame]:
-    """The four tables of a store as pandas DataFrames: ``letters``, ``sections``,
-    ``findings`` and ``errors`` (columns as in the module docstring), sorted by sha256.
+    """The tables of a store as pandas DataFrames: ``letters``, ``sections``,
+    ``findings``, ``sentences`` and ``errors`` (columns as in the module docstring),
+    sorted by sha256, and the views of :data:`VIEW_SQL` (``inspections``,
+    ``judgement_findings``, ``judgement_sentences``) computed over them.
 
     >>> tables = letterparse.load("letters.duckdb")   # doctest: +SKIP
     >>> tables["findings"].groupby("polarity").size()  # doctest: +SKIP
@@ -1036,8 +1110,10 @@ def load(store: str | Path) -> dict[str, pandas.DataFrame]:
 
 def require_current(frames: dict[str, pandas.DataFrame], where: str) -> None:
     """A :class:`StoreError` when some letters were written by a newer letterparse (whose
-    meaning this version cannot know) or an earlier one (no frameworks, no section roles:
-    comparisons would silently leave them out)."""
+    meaning this version cannot know) or an earlier one (no frameworks, no section roles,
+    or findings without ``mixed`` and sentences: comparisons would silently leave them
+    out).  An earlier store is told by the columns it lacks (null), not by its version
+    number; ``--resume`` parses those letters again (see :func:`_stale_rows`)."""
     from . import PARSER_VERSION
 
     letters = frames["letters"]
@@ -1048,15 +1124,29 @@ def require_current(frames: dict[str, pandas.DataFrame], where: str) -> None:
             where, f"written by a newer letterparse (parser version {', '.join(newer)}; this is {PARSER_VERSION}): "
             "upgrade letterparse to read it",
         )
-    old = letters[letters["framework"].isna()]
+    no_framework = letters["framework"].isna()
+    no_sentences = letters["sha256"].isin(_stale_shas(frames))
+    old = letters[no_framework | no_sentences]
     if len(old):
         versions = ", ".join(sorted(set(old["parser_version"].dropna().astype(str)))) or "unknown"
+        lacks = [what for what, flag in (("frameworks or section roles", no_framework.any()),
+                                         ("sentences", no_sentences.any())) if flag]
         raise StoreError(
             where,
             f"{len(old)} of {len(letters)} letters were written by an earlier letterparse (parser version "
-            f"{versions}) and have no frameworks or section roles; parse them again with "
+            f"{versions}) and have no {' and no '.join(lacks)}; parse them again with "
             f"`letterparse batch FILES --out {where} --resume`",
         )
+
+
+def _stale_shas(frames: dict[str, pandas.DataFrame]) -> set[str]:
+    """Letters with a findings row written before ``mixed`` and the ``sentences`` table."""
+    f = frames.get("findings")
+    if f is None or not len(f):
+        return set()
+    if "mixed" not in f.columns:
+        return set(f["sha256"].dropna())
+    return set(f.loc[f["mixed"].isna(), "sha256"].dropna())
 
 
 def _load_duckdb(path: Path) -> dict[str, pandas.DataFrame]:
@@ -1068,7 +1158,19 @@ def _load_duckdb(path: Path) -> dict[str, pandas.DataFrame]:
         if foreign:
             raise StoreError(str(path), foreign)
         keys = {"letters": "sha256", "sections": "sha256, ordinal, section_id", "findings": "sha256, ordinal, finding_id", "errors": "path"}
-        return {t: _typed(t, con.execute(f"SELECT * FROM {t} ORDER BY {keys[t]}").df()) for t in TABLES}
+        have = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        out = {}
+        for t in TABLES:
+            if t not in have:  # a table added since the store was written (and not opened for writing since)
+                out[t] = _typed(t, _arrow(t, []).to_pandas())
+            elif t == "sentences":  # in the order of their findings
+                out[t] = _typed(t, con.execute(
+                    "SELECT s.* FROM sentences s LEFT JOIN findings f ON f.sha256 = s.sha256 AND f.finding_id = s.finding_id "
+                    "ORDER BY s.sha256, f.ordinal, s.finding_id, s.n").df())
+            else:
+                out[t] = _typed(t, con.execute(f"SELECT * FROM {t} ORDER BY {keys[t]}").df())
+        return out
     finally:
         con.close()
 
@@ -1095,9 +1197,13 @@ def _load_jsonl(path: Path) -> dict[str, pandas.DataFrame]:
     for sha in sorted(state.letters):
         r = state.letters[sha]
         lr = letter_rows(Letter.from_dict(r["letter"]), r["parser_version"], r["model_version"])
+        if r.get("_stale"):  # as the other formats read a row written before the column existed
+            for f in lr.findings:
+                f["mixed"] = None
         rows["letters"].append(lr.letter)
         rows["sections"].extend(lr.sections)
         rows["findings"].extend(lr.findings)
+        rows["sentences"].extend(lr.sentences)
     for p in sorted(state.errors):
         rows["errors"].append({c: state.errors[p].get(c) for c in COLUMNS["errors"]})
     return {t: _typed(t, _arrow(t, rows[t]).to_pandas()) for t in TABLES}
@@ -1114,6 +1220,8 @@ def _typed(table: str, df: pandas.DataFrame) -> pandas.DataFrame:
             df[c] = pd.to_datetime(df[c]).dt.date
         elif t == "INTEGER":
             df[c] = df[c].astype("Int64")
+        elif t == "BOOLEAN":
+            df[c] = df[c].astype("boolean")
         elif t == "VARCHAR[]":
             df[c] = df[c].map(lambda v: [] if v is None else list(v))
     return df[list(COLUMNS[table])].reset_index(drop=True)
