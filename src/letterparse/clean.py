@@ -25,6 +25,8 @@ class Furniture:
     colophon: re.Pattern  # the start of the closing page: dropped with all after it
     paragraphs: re.Pattern  # a paragraph that is never a finding (sign-off lines)
     boilerplate: re.Pattern  # standard wording (grade definitions): not a judgement finding
+    not_prose: re.Pattern  # contact details, notices: no theme (themes.py)
+    not_prose_words: int  # ... in a text of at most this many words
 
 
 def _alt(patterns: list[str]) -> str:
@@ -39,7 +41,17 @@ def furniture() -> Furniture:
         colophon=re.compile(rf"^(?:{_alt(raw['colophon']['patterns'])})", re.I),
         paragraphs=re.compile(_alt(raw["paragraphs"]["patterns"]), re.I),
         boilerplate=re.compile(_alt(raw["boilerplate"]["patterns"]), re.I),
+        not_prose=re.compile(_alt(raw["not_prose"]["patterns"]), re.I),
+        not_prose_words=int(raw["not_prose"]["max_words"]),
     )
+
+
+def not_prose(text: str) -> bool:
+    """A short text that is contact details, an address or a notice, not inspection
+    prose (``data/furniture.toml``, ``[not_prose]``)."""
+    f = furniture()
+    text = text.strip()
+    return len(text.split()) <= f.not_prose_words and bool(f.not_prose.search(text))
 
 
 _CONTENTS = re.compile(r"^(?:table of )?contents$", re.I)

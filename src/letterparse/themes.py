@@ -19,8 +19,9 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from .clean import not_prose
 from .errors import ModelError
-from .model import Finding, Letter, ThemeScore
+from .model import Finding, Letter, Sentence, ThemeScore
 
 LIST_POLARITY = {"strengths": "strength", "satisfactory": "satisfactory", "improvements": "weakness", "priority_actions": "priority"}
 
@@ -52,22 +53,35 @@ class Models:
     names: tuple[str, ...]
     thresholds: tuple[float, ...]
     directory: str
+    sentence_polarity: Any = None
+    calibration: tuple[tuple[Any, Any], ...] = ()  # per theme: isotonic knots (raw score, calibrated score)
+
+    def calibrated(self, raw: Any) -> Any:
+        """Raw theme probabilities mapped through each theme's calibration."""
+        import numpy as np
+
+        if not self.calibration:
+            return raw
+        out = np.empty_like(raw)
+        for j, (x, v) in enumerate(self.calibration):
+            out[:, j] = np.interp(raw[:, j], x, v)
+        return out
 
     @cached_property
     def stacked_coef(self) -> Any:
         """The theme and polarity weights side by side (one product scores both)."""
         import numpy as np
 
-        return np.ascontiguousarray(np.hstack([self.themes.coef, self.polarity.coef]))
+        return np.ascontiguousarray(np.hstack([self.themes.coef, self.polarity.coef, self.sentence_polarity.coef]))
 
     @cached_property
     def stacked_intercept(self) -> Any:
         import numpy as np
 
-        return np.concatenate([self.themes.intercept, self.polarity.intercept])
+        return np.concatenate([self.themes.intercept, self.polarity.intercept, self.sentence_polarity.intercept])
 
 
-MODEL_FORMAT = "letterparse-linear-2"
+MODEL_FORMAT = "letterparse-linear-3"
 CHUNK_CACHE_MAX = 500_000  # distinct text chunks whose word indices a process keeps
 
 
@@ -344,12 +358,19 @@ def _load_models(directory: str) -> Models:
             np.ascontiguousarray(arrays["polarity.coef"].T, dtype=np.float64), arrays["polarity.intercept"],
             tuple(spec["polarity_classes"]),
         )
+        sentence_polarity = _Head(
+            np.ascontiguousarray(arrays["sentence_polarity.coef"].T, dtype=np.float64), arrays["sentence_polarity.intercept"],
+            tuple(spec["sentence_polarity_classes"]),
+        )
+        calibration = tuple(
+            (arrays[f"calibration.{t}.x"].astype(np.float64), arrays[f"calibration.{t}.y"].astype(np.float64)) for t in THEMES
+        )
     except ModelError:
         raise
     except Exception as exc:  # a damaged or foreign file, or a pickled object array
         raise ModelError(str(d), f"cannot load model: {type(exc).__name__}: {exc}") from exc
     thresholds = tuple(float(card["thresholds"][t]) for t in THEMES)
-    return Models(features, themes, polarity, THEMES, thresholds, str(d))
+    return Models(features, themes, polarity, THEMES, thresholds, str(d), sentence_polarity, calibration)
 
 
 def warm_up(directory: str | None = None, prefill: bool = False) -> None:
@@ -364,9 +385,12 @@ def warm_up(directory: str | None = None, prefill: bool = False) -> None:
         m.features.transform_raw([" ".join(words)], m.directory)
 
 
-def export_linear(features, themes, polarity, out: Path) -> None:
-    """Write a fitted FeatureUnion of TfidfVectorizers and the two linear heads as
-    a JSON vocabulary plus an .npz of arrays (no pickle anywhere)."""
+def export_linear(features, themes, polarity, out: Path, *, sentence_polarity, calibration) -> None:
+    """Write a fitted FeatureUnion of TfidfVectorizers, the three linear heads (themes,
+    paragraph polarity, sentence polarity) and the themes' calibration knots as a JSON
+    vocabulary plus an .npz of arrays (no pickle anywhere)."""
+    from .vocab import THEMES
+
     import numpy as np
 
     specs = []
@@ -380,7 +404,12 @@ def export_linear(features, themes, polarity, out: Path) -> None:
     arrays["themes.intercept"] = np.array([float(e.intercept_[0]) for e in themes.estimators_], dtype=np.float32)
     arrays["polarity.coef"] = polarity.coef_.astype(np.float32)
     arrays["polarity.intercept"] = polarity.intercept_.astype(np.float32)
-    spec = {"features": specs, "polarity_classes": [str(c) for c in polarity.classes_]}
+    arrays["sentence_polarity.coef"] = sentence_polarity.coef_.astype(np.float32)
+    arrays["sentence_polarity.intercept"] = sentence_polarity.intercept_.astype(np.float32)
+    for t, (x, v) in zip(THEMES, calibration):
+        arrays[f"calibration.{t}.x"], arrays[f"calibration.{t}.y"] = x, v
+    spec = {"features": specs, "polarity_classes": [str(c) for c in polarity.classes_],
+            "sentence_polarity_classes": [str(c) for c in sentence_polarity.classes_]}
     (out / "vocabulary.json").write_text(json.dumps(spec, ensure_ascii=False), "utf-8")
     np.savez_compressed(out / "weights.npz", **arrays)
 
@@ -388,70 +417,169 @@ def export_linear(features, themes, polarity, out: Path) -> None:
 @dataclass(frozen=True)
 class Prediction:
     themes: tuple[ThemeScore, ...]  # assigned, highest first
-    scores: dict[str, float]  # every theme
-    polarity: str | None  # for prose paragraphs; None when not asked
+    scores: dict[str, float]  # every theme, calibrated
+    polarity: str | None  # the paragraph's (a list section's kind decides)
+    sentences: tuple[Sentence, ...] = ()  # prose texts, when asked for
 
 
-def classify(texts: list[str], *, kinds: list[str] | None = None, directory: str | None = None) -> list[Prediction]:
-    """Themes (and polarity) for finding texts.  ``kinds`` are their section kinds:
-    list sections keep their kind's polarity, the others get the polarity model's."""
+def _scores(m: Models, texts: list[str]):
+    """Calibrated theme scores, paragraph polarity and sentence polarity for each text,
+    all three heads in one sparse product."""
     import numpy as np
 
-    if not texts:
+    X = m.features.transform_raw(texts, m.directory)
+    z = X @ m.stacked_coef + m.stacked_intercept
+    k, p = len(m.names), len(m.polarity.classes)
+    proba = m.calibrated(1.0 / (1.0 + np.exp(-z[:, :k])))
+    pol = [m.polarity.classes[j] for j in z[:, k : k + p].argmax(axis=1).tolist()]
+    spol = [m.sentence_polarity.classes[j] for j in z[:, k + p :].argmax(axis=1).tolist()]
+    # A rule before the model's word weights: contact lines and notices are no theme.
+    for i, t in enumerate(texts):
+        if not_prose(t):
+            proba[i] = 0.0
+            pol[i] = spol[i] = "neutral"
+    return proba, pol, spol
+
+
+def _assigned(m: Models, row: list[float]) -> tuple[ThemeScore, ...]:
+    return tuple(sorted(
+        (ThemeScore(t, p) for t, p, th in zip(m.names, row, m.thresholds) if p >= th), key=lambda ts: (-ts.score, ts.theme)
+    ))
+
+
+def _texts(texts: Any, what: str = "texts") -> tuple[list[str], bool]:
+    """(the texts as a list, whether one string was given)."""
+    if isinstance(texts, str):
+        return [texts], True
+    if isinstance(texts, (bytes, bytearray)) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"classify takes a string or a list of strings, not {type(texts).__name__}")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(f"classify takes a string or a list of strings; item {i} of the {what} is {type(t).__name__}")
+    return out, False
+
+
+def classify(texts: str | list[str], *, kinds: list[str] | None = None, directory: str | None = None,
+             sentences: bool = False) -> Prediction | list[Prediction]:
+    """Themes and polarity for one finding's text (a ``str``: one :class:`Prediction`)
+    or for several (a list of strings: a list of predictions, in order).
+
+    ``kinds`` are the texts' section kinds: list sections keep their kind's polarity,
+    the others get the polarity model's.  With ``sentences=True`` each prose text
+    (no list kind) is split into sentences, each with its own themes and polarity.
+
+    >>> classify("Chronologies are missing from many case records.").themes  # doctest: +SKIP
+    """
+    batch, single = _texts(texts)
+    if kinds is not None and len(kinds) != len(batch):
+        raise ValueError(f"{len(kinds)} kinds for {len(batch)} texts")
+    if not batch:
         return []
     m = load_models(directory)
-    X = m.features.transform_raw(list(texts), m.directory)
-    # both heads in one sparse product: theme columns first, then polarity classes
-    z = X @ m.stacked_coef + m.stacked_intercept
-    k = len(m.names)
-    proba = 1.0 / (1.0 + np.exp(-z[:, :k]))
-    pol = [m.polarity.classes[j] for j in z[:, k:].argmax(axis=1).tolist()]
-    hits = (proba >= np.asarray(m.thresholds)).tolist()
-    names = m.names
+    proba, pol, _ = _scores(m, batch)
+    rows = proba.tolist()
     out = []
-    for i, (row, hit) in enumerate(zip(proba.tolist(), hits)):
-        scores = dict(zip(names, row))
-        assigned = sorted(
-            (ThemeScore(t, p) for t, p, h in zip(names, row, hit) if h), key=lambda ts: (-ts.score, ts.theme)
-        )
+    for i, row in enumerate(rows):
         kind = kinds[i] if kinds else None
-        polarity = LIST_POLARITY.get(kind) if kind in LIST_POLARITY else pol[i]
-        out.append(Prediction(tuple(assigned), scores, polarity))
+        polarity = LIST_POLARITY[kind] if kind in LIST_POLARITY else pol[i]
+        out.append(Prediction(_assigned(m, row), dict(zip(m.names, row)), polarity))
+    if sentences:
+        prose = [i for i in range(len(batch)) if not (kinds and kinds[i] in LIST_POLARITY)]
+        for i, sents in zip(prose, _sentences(m, [batch[i] for i in prose], [out[i] for i in prose])):
+            out[i] = replace(out[i], sentences=sents)
+    return out[0] if single else out
+
+
+def _sentences(m: Models, texts: list[str], preds: list[Prediction]) -> list[tuple[Sentence, ...]]:
+    """Each text's sentences.  A one-sentence text's sentence is the paragraph itself
+    (its themes and polarity); the sentences of longer texts are scored in one batch."""
+    from .nlp import sentence_spans
+
+    spans = [sentence_spans(t) for t in texts]
+    flat = [t[a:b] for t, sp in zip(texts, spans) if len(sp) > 1 for a, b in sp]
+    proba, _, spol = _scores(m, flat) if flat else ([], [], [])
+    rows = proba.tolist() if flat else []
+    out, k = [], 0
+    for t, sp, p in zip(texts, spans, preds):
+        if len(sp) <= 1:
+            out.append(tuple(Sentence(a, b, p.polarity or "neutral", p.themes) for a, b in sp))
+            continue
+        sents = []
+        for a, b in sp:
+            sents.append(Sentence(a, b, spol[k], _assigned(m, rows[k])))
+            k += 1
+        out.append(tuple(sents))
     return out
 
 
+def classify_sentences(texts: str | list[str], *, directory: str | None = None) -> Prediction | list[Prediction]:
+    """Themes and polarity of sentences (the sentence polarity model: one statement
+    each, with no section to take a polarity from)."""
+    batch, single = _texts(texts)
+    if not batch:
+        return []
+    m = load_models(directory)
+    proba, _, spol = _scores(m, batch)
+    out = [Prediction(_assigned(m, row), dict(zip(m.names, row)), spol[i]) for i, row in enumerate(proba.tolist())]
+    return out[0] if single else out
+
+
 def annotate(letter: Letter, directory: str | None = None) -> Letter:
-    """The letter with every finding's themes and polarity filled in."""
+    """The letter with every finding's themes and polarity filled in, and the sentences
+    of its prose findings."""
     pairs = [(s.kind, f) for s in letter.sections for f in s.findings]
     if not pairs:
         return letter
-    preds = classify([f.text for _, f in pairs], kinds=[k for k, _ in pairs], directory=directory)
+    preds = classify([f.text for _, f in pairs], kinds=[k for k, _ in pairs], directory=directory, sentences=True)
     new: dict[str, Finding] = {}
     for (kind, f), p in zip(pairs, preds):
-        new[f.id] = replace(f, themes=p.themes, polarity=p.polarity or f.polarity)
+        new[f.id] = replace(f, themes=p.themes, polarity=p.polarity or f.polarity, sentences=p.sentences)
     return letter.with_findings(new)
 
 
-def explain(text: str, directory: str | None = None, top: int = 6) -> dict[str, Any]:
-    """The terms that pushed each theme's score up most, and every theme's score."""
+_WORD = re.compile(r"\S+")
+_EDGE = re.compile(r"^[^\w£%]+|[^\w%]+$")
+_STOP = frozenset("a an and are as at be by for from has have in is it its of on or that the their they this to was were when which with".split())
+
+
+def explain(text: str, directory: str | None = None, top: int = 5) -> dict[str, Any]:
+    """Every theme's score and, for each theme assigned, the words and phrases of the
+    text that drove it, strongest first.
+
+    A word's weight for a theme is how much the theme's raw score (log-odds) falls
+    when that word is left out of the text; neighbouring words that both count are
+    shown together as one phrase, as they are printed."""
     import numpy as np
 
-    from .nlp import lemmatise
-
     m = load_models(directory)
-    x = m.features.transform(lemmatise([text], m.directory))
-    names = m.features.names
-    proba = 1.0 / (1.0 + np.exp(-np.asarray(x @ m.themes.coef + m.themes.intercept)[0]))
+    words = list(_WORD.finditer(text))
+    variants = [text] + [text[: w.start()] + text[w.end() :] for w in words]
+    X = m.features.transform_raw(variants, m.directory)
+    z = np.asarray(X @ m.themes.coef + m.themes.intercept)
+    proba = m.calibrated(1.0 / (1.0 + np.exp(-z[:1])))[0]
     out: dict[str, Any] = {"scores": {t: round(float(proba[j]), 4) for j, t in enumerate(m.names)}, "terms": {}}
-    row = x.tocsr()
-    idx = row.indices
     for j, t in enumerate(m.names):
-        if proba[j] < m.thresholds[j]:
+        if proba[j] < m.thresholds[j] or not words:
             continue
-        coef = m.themes.coef[:, j]
-        contrib = row.data * coef[idx]
-        order = np.argsort(-contrib)[:top]
-        out["terms"][t] = [str(names[idx[k]]) for k in order if contrib[k] > 0]
+        drop = z[0, j] - z[1:, j]
+        best = [i for i in np.argsort(-drop)[: top * 2].tolist() if drop[i] > 0]
+        floor = 0.2 * drop[best[0]] if best else 0.0  # leave out words that barely count
+        chosen = sorted(i for i in best if drop[i] >= floor)
+        phrases: list[tuple[float, str]] = []
+        run: list[int] = []
+        for i in chosen + [None]:
+            # a phrase is neighbouring words, and never runs on past a sentence's end
+            if run and (i is None or i != run[-1] + 1 or words[run[-1]].group().endswith((".", "?", "!", ";", ":"))):
+                a, b = words[run[0]].start(), words[run[-1]].end()
+                shown = _EDGE.sub("", text[a:b])
+                if shown and shown.lower() not in _STOP:
+                    phrases.append((float(sum(drop[k] for k in run)), shown))
+                run = []
+            if i is not None:
+                run.append(i)
+        phrases.sort(key=lambda x: -x[0])
+        out["terms"][t] = [p for _, p in phrases[:top]]
     return out
 
 
