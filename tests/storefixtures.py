@@ -100,3 +100,20 @@ def frames(docs: list[Doc]) -> dict:
     doc_cols = ["sha256", "authority", "ons_code", "la_code", "region", "family", "framework", "year", "overall"]
     jf = ff[ff["role"] == "judgement"].merge(lf[doc_cols], on="sha256")
     return {"letters": lf, "findings": ff, "judgement_findings": jf.reset_index(drop=True)}
+
+
+def crash_parquet_renames_after(monkeypatch, n: int) -> None:
+    """``os.replace`` raises KeyboardInterrupt (a kill) once ``n`` Parquet files of a
+    commit have been renamed into place: the commit is decided but half done."""
+    import os
+
+    real, done = os.replace, [0]
+
+    def replace_(src, dst, *a, **k):
+        if str(dst).endswith(".parquet"):
+            if done[0] == n:
+                raise KeyboardInterrupt("killed")
+            done[0] += 1
+        return real(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", replace_)

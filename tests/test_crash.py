@@ -383,17 +383,9 @@ def test_parquet_flush_interrupted_between_renames_is_rolled_forward(tmp_path, m
     out = tmp_path / "p_parquet"
     letters = sample_letters()
     _parquet_store(out, letters[:1])
-    real = os.replace
-    done = [0]
+    from storefixtures import crash_parquet_renames_after
 
-    def crash_after_two(src, dst, *a, **k):
-        if str(dst).endswith(".parquet"):
-            if done[0] == 2:
-                raise KeyboardInterrupt("killed")
-            done[0] += 1
-        return real(src, dst, *a, **k)
-
-    monkeypatch.setattr(os, "replace", crash_after_two)
+    crash_parquet_renames_after(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         _parquet_store(out, letters[1:])
     monkeypatch.undo()

@@ -150,16 +150,9 @@ def test_an_interrupted_parquet_commit_rolls_the_sentences_forward(tmp_path, mon
     out = tmp_path / "p_parquet"
     letters = sentence_letters()
     _write(out, letters[:1])
-    real, done = os.replace, [0]
+    from storefixtures import crash_parquet_renames_after
 
-    def crash_after_two(src, dst, *a, **k):
-        if str(dst).endswith(".parquet"):
-            if done[0] == 2:
-                raise KeyboardInterrupt("killed")
-            done[0] += 1
-        return real(src, dst, *a, **k)
-
-    monkeypatch.setattr(os, "replace", crash_after_two)
+    crash_parquet_renames_after(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         _write(out, letters[1:])
     monkeypatch.undo()
