@@ -4,7 +4,6 @@ format; resume, recovery and the refusal of a store written before sentences exi
 from __future__ import annotations
 
 import json
-import os
 
 import duckdb
 import pytest
