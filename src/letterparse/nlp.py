@@ -5,15 +5,24 @@
 ``spacy-lookups-data`` (a build-time dependency only); afterwards the saved
 pipeline loads without them.  Only this module, ``themes.py`` and
 ``train.py`` import spaCy.
+
+Importing and loading spaCy takes about 1.2 s, more than parsing a letter, so
+the pipeline's tokenizer rules and lemma table are also saved as plain data
+(``models/nlp/rules.json.gz``): :class:`Rules` splits and lemmatises a chunk of
+text by spaCy's own algorithm over them, and the chunks it cannot vouch for go
+to spaCy itself.  A process whose text holds none of those never imports spaCy.
 """
 
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 NLP_DIR = "nlp"
+RULES_FILE = "rules.json.gz"
+RULES_FORMAT = 1
 
 
 def build_nlp():
@@ -51,10 +60,208 @@ def _lemma_table(model_dir: str) -> dict[str, str]:
     return table
 
 
+# --- spaCy's rules as plain data -----------------------------------------------------
+
+
+class Rules:
+    """The saved pipeline's tokenizer rules and lemma table, applied without spaCy.
+
+    :meth:`tokens` follows spaCy's ``Tokenizer`` (``_split_affixes`` and
+    ``_attach_tokens`` in ``tokenizer.pyx``): special cases, prefixes and
+    suffixes peeled alternately, the URL pattern, then infixes.  spaCy ends with a
+    matcher pass that rewrites runs of tokens spelling a special case with affixes
+    in it ("e.g.", ":)"); where a chunk's tokens hold such a run and differ from
+    the rule, :meth:`tokens` returns None and the chunk goes to spaCy.  Tests
+    compare the lemmas with spaCy's on every distinct chunk of the corpus findings
+    and on the special cases dressed in punctuation."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.patterns = {k: data[k] for k in ("prefix", "suffix", "infix", "url")}
+        self.specials: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["specials"].items()}
+        self.matched = frozenset(data["matched"])  # special cases spaCy's final matcher looks for
+        self.lemma_table: dict[str, str] = data["lemmas"]
+        self.numbers = frozenset(data["num_words"]) | frozenset(data["ordinal_words"])
+
+    # Each pattern compiles when first used (together ~0.1 s, the infix and URL
+    # patterns most of it): a text may need only some of them.
+    @cached_property
+    def prefix(self) -> Any:
+        return re.compile(self.patterns["prefix"]).search
+
+    @cached_property
+    def suffix(self) -> Any:
+        return re.compile(self.patterns["suffix"]).search
+
+    @cached_property
+    def infix(self) -> Any:
+        return re.compile(self.patterns["infix"]).finditer
+
+    @cached_property
+    def url(self) -> Any:
+        return re.compile(self.patterns["url"]).match
+
+    def compile(self) -> None:
+        """Compile every pattern now."""
+        for name in self.patterns:
+            getattr(self, name)
+
+    def tokens(self, chunk: str) -> list[str] | None:
+        """The tokens spaCy makes of a whitespace-free chunk, or None where only spaCy can tell."""
+        specials = self.specials
+        if chunk in specials:
+            return list(specials[chunk])
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        s, last = chunk, -1
+        while s and len(s) != last:  # _split_affixes (English has no token_match)
+            if s in specials:
+                break
+            last = len(s)
+            m = self.prefix(s)
+            pre = m.end() - m.start() if m else 0
+            if pre and s[pre:] in specials:
+                prefixes.append(s[:pre])
+                s = s[pre:]
+                break
+            m = self.suffix(s[pre:])
+            suf = m.end() - m.start() if m else 0
+            if suf and s[:-suf] in specials:
+                suffixes.append(s[-suf:])
+                s = s[:-suf]
+                break
+            if pre and suf and pre + suf <= len(s):
+                prefixes.append(s[:pre])
+                suffixes.append(s[-suf:])
+                s = s[pre:-suf]
+            elif pre:
+                prefixes.append(s[:pre])
+                s = s[pre:]
+            elif suf:
+                suffixes.append(s[-suf:])
+                s = s[:-suf]
+        out = prefixes
+        if s:  # _attach_tokens
+            if s in specials:
+                out.extend(specials[s])
+            elif s.isalpha():  # no URL (it has a dot) and no infix (each holds a non-letter)
+                out.append(s)
+            elif self.url(s):
+                out.append(s)
+            else:
+                start = 0
+                for m in self.infix(s):
+                    if m.start() == 0:
+                        continue
+                    if m.start() != start:
+                        out.append(s[start : m.start()])
+                    if m.start() != m.end():
+                        out.append(s[m.start() : m.end()])
+                    start = m.end()
+                if s[start:]:
+                    out.append(s[start:])
+        out.extend(reversed(suffixes))
+        if self._rematched(out):
+            return None
+        return out
+
+    def _rematched(self, tokens: list[str]) -> bool:
+        """Whether spaCy's final pass could rewrite some run of these tokens."""
+        matched, specials = self.matched, self.specials
+        for i in range(len(tokens)):
+            text = ""
+            for j in range(i, len(tokens)):
+                text += tokens[j]
+                if text in matched and tuple(tokens[i : j + 1]) != specials[text]:
+                    return True
+        return False
+
+    def lemmas(self, chunk: str) -> str | None:
+        """The chunk's lemmas as :func:`lemmatise` joins them, or None where only spaCy can tell."""
+        if chunk.isascii() and (chunk.isalpha() or chunk.isdigit()) and chunk not in self.specials:
+            tokens = [chunk]  # one token: no English affix or infix rule matches inside it
+        else:
+            found = self.tokens(chunk)
+            if found is None:
+                return None
+            tokens = found
+        table = self.lemma_table
+        words = []
+        for t in tokens:
+            if t.isalpha() or self.like_num(t):
+                low = t.lower()
+                words.append(table.get(low, low).lower())
+        return " ".join(words)
+
+    def like_num(self, text: str) -> bool:
+        """spaCy's English ``LIKE_NUM`` (``spacy/lang/en/lex_attrs.py``), its word lists from the saved rules."""
+        if text.startswith(("+", "-", "±", "~")):
+            text = text[1:]
+        text = text.replace(",", "").replace(".", "")
+        if text.isdigit():
+            return True
+        if text.count("/") == 1:
+            num, denom = text.split("/")
+            if num.isdigit() and denom.isdigit():
+                return True
+        low = text.lower()
+        return low in self.numbers or (low.endswith(("st", "nd", "rd", "th")) and low[:-2].isdigit())
+
+
 @cache
-def _specials(model_dir: str) -> frozenset[str]:
-    """The strings the tokenizer splits by its special-case table ("cannot", "Dr.")."""
-    return frozenset(load_nlp(model_dir).tokenizer.rules)
+def load_rules(model_dir: str) -> Rules | None:
+    """The saved rules of the model in ``model_dir``, or None (spaCy does all the work)."""
+    import gzip
+    import json
+
+    path = Path(model_dir) / NLP_DIR / RULES_FILE
+    if not path.exists():
+        return None
+    data = json.loads(gzip.decompress(path.read_bytes()))
+    if data.get("format") != RULES_FORMAT:
+        return None
+    return Rules(data)
+
+
+def export_rules(nlp, directory: Path) -> None:
+    """Write the pipeline's tokenizer rules, lemma table and number words as
+    ``RULES_FILE`` in ``directory``, for :class:`Rules`.
+
+    The lemma table of a saved pipeline is keyed by string hashes, so its strings
+    come from ``spacy-lookups-data``, checked entry by entry against the table."""
+    import gzip
+    import json
+    from importlib.resources import files
+
+    from spacy.attrs import IS_ALPHA, LIKE_NUM, LOWER, ORTH
+    from spacy.lang import lex_attrs as base_attrs
+    from spacy.lang.en import lex_attrs
+
+    tok = nlp.tokenizer
+    getters = nlp.vocab.lex_attr_getters
+    if tok.token_match is not None or getters.get(LIKE_NUM) is not lex_attrs.like_num \
+            or getters.get(IS_ALPHA) is not base_attrs.is_alpha or getters.get(LOWER) is not base_attrs.lower:
+        raise ValueError("the pipeline's tokenizer or lexical attributes are not the ones Rules follows")
+    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    source = json.loads(gzip.decompress((files("spacy_lookups_data") / "data" / "en_lemma_lookup.json.gz").read_bytes()))
+    if len(source) != len(table) or any(table.get(k) != v for k, v in source.items()):
+        raise ValueError("spacy-lookups-data's en_lemma_lookup differs from the pipeline's lemma table")
+    specials = {k: [d[ORTH] for d in v] for k, v in tok.rules.items()}
+    matched = [k for k in specials if not tok.faster_heuristics or tok.find_prefix(k) or tok.find_suffix(k)
+               or tok.find_infix(k) or " " in k]
+    data = {
+        "format": RULES_FORMAT,
+        "prefix": tok.prefix_search.__self__.pattern,
+        "suffix": tok.suffix_search.__self__.pattern,
+        "infix": tok.infix_finditer.__self__.pattern,
+        "url": tok.url_match.__self__.pattern,
+        "specials": specials,
+        "matched": sorted(matched),
+        "lemmas": source,
+        "num_words": lex_attrs._num_words,
+        "ordinal_words": lex_attrs._ordinal_words,
+    }
+    blob = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    (directory / RULES_FILE).write_bytes(gzip.compress(blob, mtime=0))
 
 
 _CHUNKS: dict[str, str] = {}  # whitespace-delimited chunk -> its lemmas joined by spaces
@@ -92,30 +299,28 @@ def chunk_lemmas(chunks: set[str], model_dir: str) -> dict[str, str]:
 
 
 def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:
-    """Lemmas of each chunk.  The chunks go through the tokenizer as one text,
-    joined by single spaces (one ``Doc``, not one per chunk); a token followed
-    by a space ends its chunk.  Should the tokens ever not fall into exactly the
-    chunks given, each chunk is tokenised on its own instead."""
+    """Lemmas of each chunk.  The saved :class:`Rules` answer first; the chunks
+    they leave go through spaCy's tokenizer as one text, joined by single spaces
+    (one ``Doc``, not one per chunk), in which a token followed by a space ends its
+    chunk.  Should the tokens ever not fall into exactly the chunks given, each
+    chunk is tokenised on its own instead."""
+    out: dict[str, str] = {}
+    rules = load_rules(model_dir)
+    if rules is not None:
+        rest = []
+        for c in chunks:
+            got = rules.lemmas(c)
+            if got is None:
+                rest.append(c)
+            else:
+                out[c] = got
+        chunks = rest
+    if not chunks:
+        return out
     from spacy.attrs import IS_ALPHA, LIKE_NUM, LOWER, SPACY
 
     nlp = load_nlp(model_dir)
     table = _lemma_table(model_dir)
-    out: dict[str, str] = {}
-    # A chunk of ASCII letters only, or digits only, that is not one of the
-    # tokenizer's special cases is one token: no English prefix, suffix, infix or
-    # URL pattern matches inside it.  Its lemma comes straight from the table,
-    # without the ~40 µs spaCy spends on a chunk (most of it creating the new
-    # word's lexeme).  Tests compare the result with spaCy's on special cases and on the
-    # findings of every 20th corpus PDF.
-    specials = _specials(model_dir)
-    rest = []
-    for c in chunks:
-        if c.isascii() and (c.isalpha() or c.isdigit()) and c not in specials:
-            low = c.lower()
-            out[c] = table.get(low, low).lower()
-        else:
-            rest.append(c)
-    chunks = rest
     strings = nlp.vocab.strings
     memo: dict[int, str] = {}
 
@@ -126,8 +331,6 @@ def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:
             w = memo[i] = table.get(s, s).lower()
         return w
 
-    if not chunks:
-        return out
     arr = nlp.tokenizer(" ".join(chunks)).to_array([LOWER, IS_ALPHA, LIKE_NUM, SPACY]).tolist()
     groups: list[str] = []
     words: list[str] = []

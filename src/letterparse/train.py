@@ -495,9 +495,10 @@ def train(corpus: Path, labels: Path, out: Path, *, backend: str = "pdfium") -> 
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    from .nlp import load_nlp
+    from .nlp import load_nlp, load_rules
 
     load_nlp.cache_clear()
+    load_rules.cache_clear()
     return card
 
 
@@ -508,7 +509,7 @@ def _train_into(corpus: Path, labels: Path, out: Path, backend: str) -> dict[str
     import sklearn
     import spacy
 
-    from .nlp import NLP_DIR, build_nlp, lemmatise
+    from .nlp import NLP_DIR, build_nlp, export_rules, lemmatise
 
     t0 = time.monotonic()
     rows = read_labels(labels)
@@ -519,9 +520,11 @@ def _train_into(corpus: Path, labels: Path, out: Path, backend: str) -> dict[str
     out.mkdir(parents=True, exist_ok=True)
     nlp = build_nlp()
     nlp.to_disk(out / NLP_DIR)
-    from .nlp import load_nlp
+    export_rules(nlp, out / NLP_DIR)
+    from .nlp import load_nlp, load_rules
 
     load_nlp.cache_clear()
+    load_rules.cache_clear()
     lemmas = lemmatise([e.text for e in examples], str(out))
     slemmas = lemmatise([s.text for s in sents], str(out))
     report = cross_validate(examples, lemmas, sentences=sents, sentence_lemmas=slemmas)
