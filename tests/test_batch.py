@@ -270,20 +270,30 @@ def test_workers_that_die_at_start_stop_the_batch_with_a_clear_error(inputs, tmp
     assert "Traceback" not in res.stderr
 
 
-def test_forkserver_preload_leaves_the_model_and_caches_loaded():
-    """What a batch's forkserver imports before forking: the model is loaded and the
-    lemma and feature caches hold the model's words (so forked workers start warm)."""
+@pytest.mark.parametrize("batch", [True, False])
+def test_forkserver_preload_leaves_the_model_and_caches_loaded(batch):
+    """What a forkserver imports before forking: the model is loaded; for a batch, scipy
+    too, and the lemma and feature caches hold the model's words (so forked workers
+    start warm); for one file (``extract``) neither, and never spaCy."""
     import subprocess
     import sys
 
+    from letterparse.batch import _preload
+
     code = (
-        "import letterparse._warm, letterparse.themes as t, letterparse.nlp as n\n"
+        f"import importlib, sys\nfor name in {_preload(True, batch)!r}: importlib.import_module(name)\n"
+        "import letterparse.themes as t, letterparse.nlp as n\n"
         "m = t.load_models()\n"
-        "print(t._load_models.cache_info().currsize, len(n._CHUNKS), len(m.features._words))\n"
+        "print(t._load_models.cache_info().currsize, len(n._CHUNKS), len(m.features._words),\n"
+        "      'scipy.sparse' in sys.modules, 'spacy' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
-    loaded, chunks, words = map(int, out.stdout.split())
-    assert loaded == 1 and chunks > 1000 and words > 1000
+    loaded, chunks, words, scipy, spacy = out.stdout.split()
+    assert loaded == "1" and spacy == "False"
+    if batch:
+        assert int(chunks) > 1000 and int(words) > 1000 and scipy == "True"
+    else:
+        assert int(chunks) < 100 and scipy == "False"
 
 
 def test_pool_start_thread_swallows_a_pool_broken_at_start(monkeypatch):

@@ -1,8 +1,8 @@
-"""Loaded once by a batch's forkserver, before it forks the workers (multiprocessing's
-forkserver preload): spaCy, the theme model and the caches it fills as it reads
+"""Loaded by a worker's forkserver before it forks the workers (multiprocessing's
+forkserver preload): the pipeline, the theme model and its compiled tokenizer rules
 are then in every worker from the start, shared copy-on-write, instead of being
-built again in each worker.  Anything that fails here is left to the workers,
-which report it per file."""
+loaded again in each worker.  Anything that fails here is left to the workers,
+which report it per file.  A batch adds :mod:`letterparse._warm_batch`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,6 @@ try:
     from . import themes
 
     if themes.model_available():
-        themes.warm_up(prefill=True)
+        themes.warm_up()
 except Exception:  # noqa: BLE001 - a broken model is reported by every file's parse
     pass

@@ -314,13 +314,30 @@ WATCH_SECONDS = 0.02  # how often a worker notes its size and looks for its pare
 MEMORY_SHARE = 0.25
 
 
-def _preload_module(themes: bool) -> str:
-    """What a worker loads before its first file: the pipeline, and with themes the
-    model and its caches (:mod:`letterparse._warm`)."""
-    return "letterparse._warm" if themes else "letterparse.pipeline"
+def _preload(themes: bool, batch: bool) -> list[str]:
+    """The modules a worker loads before its first file: the pipeline, and with themes
+    the model (:mod:`letterparse._warm`); a batch's workers also what pays off over
+    many files (:mod:`letterparse._warm_batch`)."""
+    if not themes:
+        return ["letterparse.pipeline"]
+    return ["letterparse._warm", "letterparse._warm_batch"] if batch else ["letterparse._warm"]
 
 
-def _init_worker(started: Any, themes: bool, mem: Any = None, max_memory: int | None = None, parent: int = 0) -> None:
+def prestart(themes: bool, batch: bool) -> None:
+    """Start the forkserver that batch and ``extract`` workers fork from, now, loading
+    what :func:`_preload` names in the background.  A pool made later in this process
+    forks its workers from it (a no-op where there is no forkserver)."""
+    import multiprocessing as mp
+
+    if "forkserver" not in mp.get_all_start_methods():
+        return
+    from multiprocessing import forkserver
+
+    mp.get_context("forkserver").set_forkserver_preload(_preload(themes, batch))
+    forkserver.ensure_running()
+
+
+def _init_worker(started: Any, preload: list[str], mem: Any = None, max_memory: int | None = None, parent: int = 0) -> None:
     """Pool initializer: keep the shared start-time array, cap this process's memory,
     watch for the parent's end, and load what every file needs now, not inside the
     first file's time limit.  Forked from a forkserver that preloaded the same module,
@@ -338,7 +355,8 @@ def _init_worker(started: Any, themes: bool, mem: Any = None, max_memory: int | 
         _die_with_parent(parent)
         _start_watch(parent)
 
-    importlib.import_module(_preload_module(themes))  # a broken model is left to each file's parse to report
+    for name in preload:  # a broken model is left to each file's parse to report
+        importlib.import_module(name)
 
 
 def _limit_memory(max_memory: int | None) -> None:
@@ -489,11 +507,12 @@ def parse_task(
         _STARTED[slot] = time.monotonic()
     try:
         from .pipeline import parse
-        from .store import letter_rows
 
         limits = {k: v for k, v in (("max_pages", max_pages), ("max_bytes", max_bytes)) if v is not None}
         letter = parse(path, backend=backend, themes=themes, **limits)
         if rows:
+            from .store import letter_rows
+
             return Parsed(letter.source.pages, rows=letter_rows(letter, *versions))
         return Parsed(letter.source.pages, letter=letter)
     except LetterparseError as exc:
@@ -519,7 +538,7 @@ def parse_isolated(
     check_max_memory(max_memory)
     tasks = [_Task(str(p), "") for p in paths]
     outcomes: dict[int, Outcome] = {}
-    pool = _LocalPool(1, themes, max_memory)
+    pool = _LocalPool(1, themes, max_memory, batch=False)
     _run_local(  # kills the pool itself if it raises
         tasks, lambda task, outcome: outcomes.__setitem__(id(task), outcome), pool,
         (backend, themes, max_pages, max_bytes, ("", "none"), False), float("inf"),
@@ -785,7 +804,7 @@ class _LocalPool:
     Each worker runs under the memory cap ``max_memory`` (bytes; None: no cap) and
     ends itself when this process is gone."""
 
-    def __init__(self, workers: int, themes: bool, max_memory: int | None = DEFAULT_MAX_MEMORY):
+    def __init__(self, workers: int, themes: bool, max_memory: int | None = DEFAULT_MAX_MEMORY, batch: bool = True):
         import multiprocessing as mp
 
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
@@ -795,8 +814,8 @@ class _LocalPool:
             # is forked from it ready.  This only takes effect when this process starts
             # its forkserver: a later batch reuses it, and the workers' initializer
             # loads whatever it lacks.
-            self.ctx.set_forkserver_preload([_preload_module(themes)])
-        self.workers, self.themes = workers, themes
+            self.ctx.set_forkserver_preload(_preload(themes, batch))
+        self.workers, self.preload = workers, _preload(themes, batch)
         self.limit = 2 * workers
         self.started = self.ctx.RawArray("d", self.limit)
         self.mem = self.ctx.RawArray("d", 2 * self.limit)
@@ -812,7 +831,7 @@ class _LocalPool:
 
         pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=self.ctx, initializer=_init_worker,
-            initargs=(self.started, self.themes, self.mem, self.max_memory, os.getpid()),
+            initargs=(self.started, self.preload, self.mem, self.max_memory, os.getpid()),
         )
 
         def start() -> None:

@@ -127,10 +127,6 @@ def extract(
         raise typer.Exit(1)
 
 
-def main() -> None:  # pragma: no cover
-    app()
-
-
 def _checkout(rel: str) -> Path:
     """A path of the source checkout (``corpora/gold``, ``../shared/corpus``), found from
     the package rather than the working directory, so commands work from anywhere."""
