@@ -68,6 +68,21 @@ def test_python_dash_m_works():
     assert out.returncode == 0 and "extract" in out.stdout
 
 
+@pytest.mark.parametrize("themes", [[], ["--no-themes"]])
+def test_console_script_extract_equals_the_library_parse(samples, themes):
+    """``python -m letterparse extract`` (the console script's path: its forkserver
+    started before the CLI is imported, numpy's product instead of scipy's) prints
+    the letter the library parses in this process."""
+    from letterparse import parse
+    from letterparse.io import dumps
+
+    pdf = samples / "2023_somerset_ilacs.pdf"
+    out = subprocess.run([sys.executable, "-m", "letterparse", "extract", *themes, str(pdf)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == dumps(parse(pdf, themes=not themes).to_dict(), indent=2) + "\n"
+
+
 def test_import_is_light():
     code = "import sys, letterparse; print(sorted(m for m in ('pypdfium2','pdfplumber','spacy','sklearn','duckdb','pandas','matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

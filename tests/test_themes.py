@@ -370,3 +370,32 @@ def test_raw_text_features_equal_lemmatised_features(monkeypatch):
     monkeypatch.setattr(themes, "CHUNK_CACHE_MAX", 5)
     assert abs(fresh.transform_raw(texts, m.directory).tocsr() - ref).max() < 1e-12
     assert set(fresh._chunk_words) == set().union(*(t.split() for t in texts))
+
+
+def test_numpy_product_equals_scipys(monkeypatch):
+    """``Rows.dot`` without scipy (a one-file extract) gives scipy's product: blocks of
+    rows, empty rows and a row longer than a block included."""
+    import numpy as np
+
+    from letterparse.themes import Rows
+
+    m = load_models()
+    texts = TRICKY + [t for t, _ in CASES] + ["", " ".join(t for t, _ in CASES) * 20, "x y z", ""]
+    rows = m.features.transform_raw(texts, m.directory)
+    ref = rows.tocsr() @ m.stacked_coef
+    monkeypatch.setattr(Rows, "BLOCK", 50)
+    assert max(np.diff(rows.indptr)) > Rows.BLOCK
+    assert abs(rows.dot_numpy(m.stacked_coef) - ref).max() < 1e-12
+    assert (rows.dot_numpy(m.stacked_coef)[[len(TRICKY) + len(CASES), -1]] == 0).all()  # empty texts score 0
+    monkeypatch.setattr(Rows, "BLOCK", 1 << 16)
+    assert abs(rows.dot_numpy(m.stacked_coef) - ref).max() < 1e-12
+
+
+def test_installed_version_read_from_dist_info_as_importlib_metadata_reads_it():
+    from importlib.metadata import version
+
+    from letterparse.themes import _installed
+
+    for dist in ("scikit-learn", "numpy", "spacy"):
+        assert _installed(dist) == version(dist)
+    assert _installed("no-such-distribution-here") is None
