@@ -83,6 +83,26 @@ def test_console_script_extract_equals_the_library_parse(samples, themes):
     assert out.stdout == dumps(parse(pdf, themes=not themes).to_dict(), indent=2) + "\n"
 
 
+def test_console_script_extract_ends_with_the_right_status_and_cleans_up(samples, tmp_path):
+    """``extract`` ends without the interpreter's teardown (``__main__``): the exit
+    status is still 0, 1 or 2 as the CLI decides, stdout is whole, and
+    multiprocessing's clean-up (its temporary folder) has run."""
+    import os
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "letterparse", "extract", *args], capture_output=True,
+                              text=True, timeout=300, env=env)
+
+    ok = run(str(samples / "2019_leeds_focused_visit.pdf"), str(samples / "2023_somerset_ilacs.pdf"))
+    assert ok.returncode == 0 and len([json.loads(x) for x in ok.stdout.splitlines()]) == 2
+    missing = run(str(samples / "2023_somerset_ilacs.pdf"), str(tmp_path / "gone.pdf"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr and json.loads(missing.stdout)
+    assert run("--bogus").returncode == 2
+    assert not list(tmp_path.glob("pymp-*"))
+
+
 def test_import_is_light():
     code = "import sys, letterparse; print(sorted(m for m in ('pypdfium2','pdfplumber','spacy','sklearn','duckdb','pandas','matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

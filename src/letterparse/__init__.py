@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import LetterparseError
-from .model import Finding, Letter, Section, Span
 
 __version__ = "0.1.0"
 PARSER_VERSION = "3"
@@ -26,10 +25,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .model import Finding, Letter, Section, Span
     from .pipeline import parse
+
+_RECORDS = ("Finding", "Letter", "Section", "Span")  # imported when first asked for (start-up)
 
 
 def __getattr__(name: str) -> Any:
+    if name in _RECORDS:
+        from . import model
+
+        return getattr(model, name)
     if name == "parse":
         from .pipeline import parse
 

@@ -7,7 +7,9 @@ which report it per file.  A batch adds :mod:`letterparse._warm_batch`."""
 from __future__ import annotations
 
 try:
-    from . import pipeline  # noqa: F401 - the stages and the PDF backend
+    import pypdfium2  # noqa: F401 - the default PDF backend's library
+
+    from . import pipeline  # noqa: F401 - the stages
     from . import themes
 
     if themes.model_available():

@@ -315,11 +315,11 @@ MEMORY_SHARE = 0.25
 
 
 def _preload(themes: bool, batch: bool) -> list[str]:
-    """The modules a worker loads before its first file: the pipeline, and with themes
-    the model (:mod:`letterparse._warm`); a batch's workers also what pays off over
-    many files (:mod:`letterparse._warm_batch`)."""
+    """The modules a worker loads before its first file: the pipeline and the PDF
+    library, and with themes the model (:mod:`letterparse._warm`); a batch's workers
+    also what pays off over many files (:mod:`letterparse._warm_batch`)."""
     if not themes:
-        return ["letterparse.pipeline"]
+        return ["letterparse.pipeline", "pypdfium2"]
     return ["letterparse._warm", "letterparse._warm_batch"] if batch else ["letterparse._warm"]
 
 
