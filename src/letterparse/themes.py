@@ -111,7 +111,6 @@ class _Features:
         self.idfs = [np.asarray(v, dtype=np.float64) for v in idfs]
         self.sizes = [len(spec["terms"]) for spec in specs]
         self.offsets = [int(x) for x in np.cumsum([0] + self.sizes[:-1])]
-        self.names = [f"{spec['name']}:{t}" for spec in specs for t in spec["terms"]]
         self._words: dict[str, int] = {}  # word -> word index
         self._chunk_words: dict[str, tuple[int, ...]] = {}  # raw text chunk -> word indices of its lemmas
         # spec -> (pointers, flat ids, words): word i's ids are flat[pointers[i]:pointers[i + 1]]
@@ -132,10 +131,15 @@ class _Features:
                         if " " not in term:
                             self._intern(term, i)
                 by_n: dict[int, list[tuple[int, int]]] = {}
+                known, bits = self._tokens, self._BITS
                 for term, i in vocab.items():
-                    parts = term.split(" ")
-                    if len(parts) > 1:
-                        by_n.setdefault(len(parts), []).append((self._key([self._intern(t) for t in parts]), i))
+                    if " " in term:
+                        parts = term.split(" ")
+                        key = 0
+                        for t in parts:  # _key, inlined: this loop runs once per n-gram of the vocabulary
+                            tid = known.get(t)
+                            key = (key << bits) | (self._intern(t) if tid is None else tid)
+                        by_n.setdefault(len(parts), []).append((key, i))
                 for n, pairs in by_n.items():
                     pairs.sort()
                     grams[n] = (np.array([k for k, _ in pairs], dtype=np.int64), np.array([i for _, i in pairs], dtype=np.int64))
