@@ -399,3 +399,22 @@ def test_installed_version_read_from_dist_info_as_importlib_metadata_reads_it():
     for dist in ("scikit-learn", "numpy", "spacy"):
         assert _installed(dist) == version(dist)
     assert _installed("no-such-distribution-here") is None
+
+
+def test_many_rows_take_scipys_product_and_one_letter_numpys():
+    """Without scipy loaded, a few texts are scored with numpy (no import); from
+    ``Rows.SCIPY_FROM`` entries on, scipy is imported (its product is six times faster)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from letterparse.themes import Rows, classify\n"
+        "classify(['Managers check plans well.', 'Plans are late.'])\n"
+        "few = 'scipy.sparse' in sys.modules\n"
+        "Rows.SCIPY_FROM = 50\n"
+        "classify(['Managers check plans well.', 'Plans are late.'])\n"
+        "print(few, 'scipy.sparse' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.split() == ["False", "True"]

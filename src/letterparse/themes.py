@@ -310,6 +310,7 @@ class Rows:
     """TF-IDF rows as compressed sparse rows (scipy's CSR arrays, without scipy)."""
 
     BLOCK = 1 << 16  # entries per block of :meth:`dot`'s numpy product (~13 MB of terms)
+    SCIPY_FROM = 1 << 20  # entries (~8 letters) from which importing scipy costs less than numpy's product
 
     data: Any
     indices: Any
@@ -323,11 +324,11 @@ class Rows:
 
     def dot(self, w: Any) -> Any:
         """The rows times a dense matrix.  scipy's sparse product where scipy is loaded
-        (a batch's workers load it before their first file); otherwise numpy's
-        gather-and-sum, which is about six times slower per row but, on one letter,
-        takes less time than importing scipy (0.2-0.3 s).  The two agree to ~1e-15
-        (tested)."""
-        if "scipy.sparse" in sys.modules:
+        (a batch's workers load it before their first file) or the rows are many;
+        otherwise numpy's gather-and-sum, which is about six times slower per entry
+        but, on one letter, takes less time than importing scipy (0.2-0.3 s).  The two
+        agree to ~1e-13 (tested)."""
+        if "scipy.sparse" in sys.modules or len(self.data) >= self.SCIPY_FROM:
             return self.tocsr() @ w
         return self.dot_numpy(w)
 
