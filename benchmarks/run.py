@@ -96,6 +96,7 @@ def _raw_child(backend: str, files: list[str]) -> None:
     if backend.startswith("parse-"):
         from letterparse.pipeline import parse
 
+        _as_a_batch_worker()
         parse(files[0], backend=backend[6:], themes=True)  # load the models: not timed
         t0 = time.perf_counter()
         pages = chars = 0
@@ -319,6 +320,7 @@ def profile(files: list[str], top: int = 18) -> str:
     from letterparse.pipeline import parse
     from letterparse.segment import segment
 
+    _as_a_batch_worker()
     parse(files[0], themes=True)  # load the models once, as a worker does
     stages: dict[str, float] = defaultdict(float)
     pages = 0
@@ -406,9 +408,21 @@ def _short(fn: str) -> str:
     return fn
 
 
+def _as_a_batch_worker() -> None:
+    """Load what a batch's workers load before their first file (scipy's sparse
+    product, the caches of the model's words): the same code path as theirs."""
+    import importlib
+
+    from letterparse.batch import _preload
+
+    for name in _preload(True, True):
+        importlib.import_module(name)
+
+
 def _classify_parts():
     """A function timing the classifier on a letter's finding texts: the public
-    ``classify`` in total, and spaCy's lemmatising (``nlp.lemmatise``) on its own."""
+    ``classify`` in total, and the lemmatising (``nlp.lemmatise``: spaCy's saved rules,
+    spaCy itself for the chunks they leave) on its own."""
     from letterparse.themes import classify, load_models
     from letterparse.nlp import lemmatise
 
@@ -421,7 +435,7 @@ def _classify_parts():
         t = time.perf_counter()
         classify(texts, kinds=kinds)
         total = time.perf_counter() - t
-        return {"classify: spaCy lemmatise (nlp.lemmatise)": lem,
+        return {"classify: lemmatise (nlp.lemmatise)": lem,
                 "classify: features + scores (the rest of classify)": max(0.0, total - lem), "_classify": total}
 
     return parts
