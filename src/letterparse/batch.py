@@ -340,7 +340,7 @@ def prestart(themes: bool, batch: bool) -> None:
 def _init_worker(started: Any, preload: list[str], mem: Any = None, max_memory: int | None = None, parent: int = 0) -> None:
     """Pool initializer: keep the shared start-time array, cap this process's memory,
     watch for the parent's end, and load what every file needs now, not inside the
-    first file's time limit.  Forked from a forkserver that preloaded the same module,
+    first file's time limit.  Forked from a forkserver that preloaded the same modules,
     this costs nothing."""
     import importlib
     import signal

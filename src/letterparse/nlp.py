@@ -63,6 +63,12 @@ def _lemma_table(model_dir: str) -> dict[str, str]:
 # --- spaCy's rules as plain data -----------------------------------------------------
 
 
+def _compiled(name: str, method: str) -> Any:
+    """A :class:`Rules` attribute: the bound ``method`` of the saved pattern ``name``,
+    compiled when first read."""
+    return cached_property(lambda self: getattr(re.compile(self.patterns[name]), method))
+
+
 class Rules:
     """The saved pipeline's tokenizer rules and lemma table, applied without spaCy.
 
@@ -85,21 +91,10 @@ class Rules:
 
     # Each pattern compiles when first used (together ~0.1 s, the infix and URL
     # patterns most of it): a text may need only some of them.
-    @cached_property
-    def prefix(self) -> Any:
-        return re.compile(self.patterns["prefix"]).search
-
-    @cached_property
-    def suffix(self) -> Any:
-        return re.compile(self.patterns["suffix"]).search
-
-    @cached_property
-    def infix(self) -> Any:
-        return re.compile(self.patterns["infix"]).finditer
-
-    @cached_property
-    def url(self) -> Any:
-        return re.compile(self.patterns["url"]).match
+    prefix = _compiled("prefix", "search")
+    suffix = _compiled("suffix", "search")
+    infix = _compiled("infix", "finditer")
+    url = _compiled("url", "match")
 
     def compile(self) -> None:
         """Compile every pattern now."""
