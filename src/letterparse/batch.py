@@ -835,10 +835,19 @@ class _LocalPool:
         )
 
         def start() -> None:
-            # each submit starts one more worker process, now; on a thread, because
-            # starting the first waits for the forkserver to load the model, and this
-            # process has inputs to hash and a store to open meanwhile
+            # start every worker process now; on a thread, because starting the first
+            # waits for the forkserver to load the model, and this process has inputs
+            # to hash and a store to open meanwhile.  All start before the pool's
+            # manager thread exists (its first submit starts it): in CPython, a worker
+            # that dies at start makes that thread tear the pool down while a later
+            # spawn is still sending the queue it closes (the forkserver then dies of
+            # an EOFError, or the thread of a changed dict, each with a traceback on
+            # the user's terminal).  Where that method is missing, each submit starts
+            # one more worker, as before.
             try:
+                launch = getattr(pool, "_launch_processes", None)
+                if launch is not None:
+                    launch()
                 for _ in range(self.workers):
                     pool.submit(_noop)
             except Exception:  # noqa: BLE001 - a worker died already (BrokenProcessPool):
