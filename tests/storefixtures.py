@@ -117,3 +117,25 @@ def crash_parquet_renames_after(monkeypatch, n: int) -> None:
         return real(src, dst, *a, **k)
 
     monkeypatch.setattr(os, "replace", replace_)
+
+
+def write_store(path, letters, version: str = "1", model: str = "none"):
+    """``letters`` written to the store at ``path`` (any format ``open_store`` takes)."""
+    from letterparse.store import open_store
+
+    with open_store(path) as s:
+        for l in letters:
+            s.put_letter(l, version, model)
+    return path
+
+
+def crash_second_commit(monkeypatch, path, letters, renames: int = 2) -> None:
+    """The first letter committed to the Parquet store at ``path``, then the rest in a
+    commit killed once ``renames`` of its files were renamed into place."""
+    import pytest
+
+    write_store(path, letters[:1])
+    crash_parquet_renames_after(monkeypatch, renames)
+    with pytest.raises(KeyboardInterrupt):
+        write_store(path, letters[1:])
+    monkeypatch.undo()

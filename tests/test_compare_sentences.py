@@ -13,18 +13,14 @@ from letterparse.errors import StoreError
 from letterparse.stats import wilson
 from letterparse.store import open_store
 from sentencefixtures import sentence_letters
-from storefixtures import Doc, frames
+from storefixtures import Doc, frames, write_store
 
 W, S, N = "weakness", "strength", "neutral"
 
 
 @pytest.fixture(params=["s.duckdb", "s.jsonl", "s_parquet"])
 def store(request, tmp_path):
-    path = tmp_path / request.param
-    with open_store(path) as s:
-        for l in sentence_letters():
-            s.put_letter(l, "1", "none")
-    return path
+    return write_store(tmp_path / request.param, sentence_letters())
 
 
 def rows(t, count, **match):

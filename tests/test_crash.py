@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 import letterparse
 from letterparse.batch import run_batch
 from letterparse.cli import app
+from storefixtures import crash_second_commit, write_store
 from conftest import CORPUS
 
 N_CORPUS = 30
@@ -346,14 +347,6 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fetch-report.csv", "t.csv"]
 
 
-def _parquet_store(path: Path, letters) -> None:
-    from letterparse.store import open_store
-
-    with open_store(path) as s:
-        for l in letters:
-            s.put_letter(l, "1", "none")
-
-
 def test_parquet_flush_is_all_or_nothing_when_writing_fails(tmp_path, monkeypatch):
     """A failure while the four new files are written leaves the old four, and the
     next open leaves no temporaries behind."""
@@ -361,17 +354,17 @@ def test_parquet_flush_is_all_or_nothing_when_writing_fails(tmp_path, monkeypatc
 
     out = tmp_path / "p_parquet"
     letters = sample_letters()
-    _parquet_store(out, letters[:1])
+    write_store(out, letters[:1])
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     _fail_fsync_after(monkeypatch, 2)  # the third table's temporary file fails
     from letterparse.errors import StoreError
 
     with pytest.raises(StoreError, match="cannot write the store .* --resume"):  # one typed line, not an OSError
-        _parquet_store(out, letters[1:])
+        write_store(out, letters[1:])
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")} == before
     assert len(letterparse.load(out)["letters"]) == 1
-    _parquet_store(out, [])  # opening for writing cleans up
+    write_store(out, [])  # opening for writing cleans up
     assert sorted(p.name for p in out.iterdir()) == sorted(before)
 
 
@@ -382,19 +375,13 @@ def test_parquet_flush_interrupted_between_renames_is_rolled_forward(tmp_path, m
 
     out = tmp_path / "p_parquet"
     letters = sample_letters()
-    _parquet_store(out, letters[:1])
-    from storefixtures import crash_parquet_renames_after
-
-    crash_parquet_renames_after(monkeypatch, 2)
-    with pytest.raises(KeyboardInterrupt):
-        _parquet_store(out, letters[1:])
-    monkeypatch.undo()
+    crash_second_commit(monkeypatch, out, letters)
     assert (out / "_commit.json").exists()  # the commit was decided
     t = letterparse.load(out)  # the reader finishes it
     assert len(t["letters"]) == 3 and len(t["findings"]) == sum(len(l.findings) for l in letters)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "errors.parquet", "findings.parquet", "letters.parquet", "sections.parquet", "sentences.parquet"]
-    _parquet_store(out, [])
+    write_store(out, [])
     assert not [p for p in out.iterdir() if p.name.startswith((".", "_"))]
 
 

@@ -13,16 +13,11 @@ import letterparse
 from letterparse.cli import app
 from letterparse.errors import StoreError
 from letterparse.store import COLUMNS, VIEW_COLUMNS, letter_rows, open_store, require_current
+from storefixtures import crash_second_commit, write_store
 from sentencefixtures import CONTEXT, LEEDS_19, NEWHAM_19, sentence_letters, strip_sentences
 
 FORMATS = ["s.duckdb", "s.jsonl", "s_parquet"]
 A, B, C = "a" * 64, "b" * 64, "c" * 64
-
-
-def _write(path, letters, version="1"):
-    with open_store(path) as s:
-        for l in letters:
-            s.put_letter(l, version, "none")
 
 
 def _expected_sentences() -> list[tuple]:
@@ -58,7 +53,7 @@ def test_letter_rows_give_sentences_in_order_and_mixed():
 @pytest.mark.parametrize("name", FORMATS)
 def test_sentences_round_trip_through_every_format(tmp_path, name):
     path = tmp_path / name
-    _write(path, sentence_letters())
+    write_store(path, sentence_letters())
     t = letterparse.load(path)
     assert list(t["sentences"].columns) == list(COLUMNS["sentences"])
     assert _sentence_rows(t) == _expected_sentences()
@@ -78,7 +73,7 @@ def test_replacing_a_letter_replaces_its_sentences(tmp_path, name):
     and one that now fails loses them too."""
     path = tmp_path / name
     letters = sentence_letters()
-    _write(path, letters)
+    write_store(path, letters)
     with open_store(path) as s:
         s.put_letter(strip_sentences(letters[0]), "1", "none")
         s.put_error("/x/c.pdf", C, "internal", "boom", "1")
@@ -90,7 +85,7 @@ def test_replacing_a_letter_replaces_its_sentences(tmp_path, name):
 @pytest.mark.parametrize("name", FORMATS)
 def test_judgement_sentences_view(tmp_path, name):
     path = tmp_path / name
-    _write(path, sentence_letters())
+    write_store(path, sentence_letters())
     v = letterparse.load(path)["judgement_sentences"]
     assert list(v.columns) == list(VIEW_COLUMNS["judgement_sentences"])
     # the context section's sentence is left out; the text is the finding's text cut at the offsets
@@ -110,7 +105,7 @@ def test_judgement_sentences_view(tmp_path, name):
 
 def test_a_duckdb_store_answers_the_view_in_sql(tmp_path):
     path = tmp_path / "s.duckdb"
-    _write(path, sentence_letters())
+    write_store(path, sentence_letters())
     con = duckdb.connect(str(path), read_only=True)
     try:
         rows = con.execute(
@@ -133,7 +128,7 @@ def test_resume_and_reopening_keep_sentences(tmp_path, name):
     writer that reopens the store (the Parquet one reads every table back) keeps them."""
     path = tmp_path / name
     letters = sentence_letters()
-    _write(path, letters[:1])
+    write_store(path, letters[:1])
     with open_store(path) as s:
         assert s.completed("1", "none") == {A}
         for l in letters[1:]:
@@ -148,17 +143,11 @@ def test_an_interrupted_parquet_commit_rolls_the_sentences_forward(tmp_path, mon
     (sentences.parquet, last in the journal, not yet renamed) is finished by the reader."""
     out = tmp_path / "p_parquet"
     letters = sentence_letters()
-    _write(out, letters[:1])
-    from storefixtures import crash_parquet_renames_after
-
-    crash_parquet_renames_after(monkeypatch, 2)
-    with pytest.raises(KeyboardInterrupt):
-        _write(out, letters[1:])
-    monkeypatch.undo()
+    crash_second_commit(monkeypatch, out, letters)
     journal = json.loads((out / "_commit.json").read_text())
     assert "sentences.parquet" in journal
     assert _sentence_rows(letterparse.load(out)) == _expected_sentences()
-    _write(out, [])
+    write_store(out, [])
     assert sorted(p.name for p in out.iterdir()) == [
         "errors.parquet", "findings.parquet", "letters.parquet", "sections.parquet", "sentences.parquet"]
 
@@ -167,7 +156,7 @@ def test_an_interrupted_parquet_commit_rolls_the_sentences_forward(tmp_path, mon
 
 
 def _old_duckdb(path):
-    _write(path, sentence_letters())
+    write_store(path, sentence_letters())
     con = duckdb.connect(str(path))
     for view in ("inspections", "judgement_findings", "judgement_sentences"):
         con.execute(f"DROP VIEW {view}")
@@ -179,14 +168,14 @@ def _old_duckdb(path):
 def _old_parquet(path):
     import pyarrow.parquet as pq
 
-    _write(path, sentence_letters())
+    write_store(path, sentence_letters())
     (path / "sentences.parquet").unlink()
     f = pq.read_table(path / "findings.parquet")
     pq.write_table(f.drop_columns(["mixed"]), path / "findings.parquet")
 
 
 def _old_jsonl(path):
-    _write(path, sentence_letters())
+    write_store(path, sentence_letters())
     lines = []
     for line in path.read_text("utf-8").splitlines():
         rec = json.loads(line)

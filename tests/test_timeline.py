@@ -19,6 +19,7 @@ from letterparse.model import Authority, Finding, Inspection, Letter, Section, S
 from letterparse.stats import wilson
 from letterparse.store import VIEW_COLUMNS, open_store
 from letterparse.timeline import recurring, recurring_england, resolve_authority, timeline, transitions
+from storefixtures import write_store
 
 W, S, P = "weakness", "strength", "priority"
 
@@ -68,11 +69,7 @@ def letters() -> list[Letter]:
 
 @pytest.fixture(params=["s.duckdb", "s.jsonl", "s_parquet"])
 def store(request, tmp_path):
-    path = tmp_path / request.param
-    with open_store(path) as s:
-        for l in letters():
-            s.put_letter(l, "2", "none")
-    return path
+    return write_store(tmp_path / request.param, letters(), "2")
 
 
 def sha(tag: str) -> str:
