@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from letterparse.clean import drop_colophon, is_furniture
+from letterparse.clean import _lower_case_only, drop_colophon, is_furniture, not_prose
 from letterparse.model import Line
 
 
@@ -78,3 +78,46 @@ def test_colophon_wording_before_the_last_page_is_kept():
     """A report that quotes the closing wording in its body keeps its text."""
     lines = _doc([["This report is available at the council's offices.", *BODY], BODY])
     assert drop_colophon(lines) == lines
+
+
+# A text of exactly 25 words (the [not_prose] limit) ending in an e-mail address.
+_AT_LIMIT = " ".join(["word"] * 24 + ["help@example.org"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Contact the team at help@example.org for details.", True),
+        ("HELP@EXAMPLE.ORG", True),
+        ("See www.example.org/plans for the plan.", True),
+        ("Read it at HTTPS://example.org", True),
+        ("Telephone 0161 000 0000 to speak to the service.", True),
+        ("Write to Example House, Manchester M1 2WD.", True),
+        ("write to example house, manchester m1 2wd.", True),
+        ("© Crown copyright 2024", True),
+        ("CROWN COPYRIGHT", True),
+        ("Yours sincerely", True),
+        ("  yours faithfully", True),
+        ("This letter will be published on the website.", True),
+        ("cc: the Director of Children's Services", True),
+        ("Copy to the lead member", True),
+        (_AT_LIMIT, True),
+        # over the word limit, or prose that only looks like it
+        ("word " + _AT_LIMIT, False),
+        ("Leaders know their services well and review plans at board meetings.", False),
+        ("Since 2019, 120 children have been helped by the edge-of-care team.", False),
+        ("Social workers see children within 10 days of a referral.", False),
+        ("Managers accept that the accuracy of records is yours to check.", False),
+        ("Access to the portal @ the front door works well.", False),
+        ("", False),
+    ],
+)
+def test_not_prose(text, expected):
+    assert not_prose(text) is expected
+
+
+def test_not_prose_patterns_must_be_lower_case():
+    # they are matched against the lower-cased text: an upper-case letter could never match
+    assert _lower_case_only(r"\b[a-z]{2}\d\S+") == r"\b[a-z]{2}\d\S+"
+    with pytest.raises(ValueError, match="lower case"):
+        _lower_case_only(r"\b[A-Z]{2}\d")

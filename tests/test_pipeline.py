@@ -156,3 +156,26 @@ def test_pdfium_unchecked_calls_read_the_same_lines(samples, monkeypatch, corpus
     assert fast == slow
     assert sum(len(pg.lines) for pages in fast for pg in pages) > 1000
     assert any(ln.bold for pages in fast for pg in pages for ln in pg.lines)
+
+
+def test_every_record_pickles_as_its_fields(samples):
+    # A batch's workers send letters to the parent by pickle: every record class
+    # pickles through model._by_fields, and a whole letter (themes, sentences, dates,
+    # authority, extraction records) comes back equal.
+    import dataclasses
+    import pickle
+
+    from letterparse import model
+    from letterparse.extract import extract
+
+    records = [c for c in vars(model).values() if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == model.__name__]
+    assert len(records) == 12
+    for cls in records:
+        assert cls.__reduce__ is model._by_fields, cls.__name__
+        assert cls.__match_args__ == tuple(f.name for f in dataclasses.fields(cls)), cls.__name__
+    letter = parse(samples / "2019_leeds_focused_visit.pdf", themes=True)
+    assert any(f.sentences and f.themes for f in letter.findings) and letter.authority.name and letter.inspection.start
+    back = pickle.loads(pickle.dumps(letter, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == letter and back.to_dict() == letter.to_dict()
+    raw = extract(samples / "2019_leeds_focused_visit.pdf", "pdfium")
+    assert pickle.loads(pickle.dumps(raw)) == raw

@@ -366,15 +366,16 @@ def test_raw_text_features_equal_lemmatised_features(monkeypatch):
     fresh = _Features(m.features.specs, m.features.idfs)
     assert abs(fresh.transform_raw(texts, m.directory).tocsr() - ref).max() < 1e-12
     assert abs(fresh.transform_raw(texts[::-1], m.directory).tocsr() - ref[::-1]).max() < 1e-12
-    assert fresh._chunk_words  # the second call found every chunk cached
+    assert fresh._chunks  # the second call found every chunk cached
     monkeypatch.setattr(themes, "CHUNK_CACHE_MAX", 5)
     assert abs(fresh.transform_raw(texts, m.directory).tocsr() - ref).max() < 1e-12
-    assert set(fresh._chunk_words) == set().union(*(t.split() for t in texts))
+    assert set(fresh._chunks) == set().union(*(t.split() for t in texts))
+    assert fresh._chunk_arrays[2] == len(fresh._chunks)  # the arrays were emptied with the dict
 
 
 def test_numpy_product_equals_scipys(monkeypatch):
-    """``Rows.dot`` without scipy (a one-file extract) gives scipy's product: blocks of
-    rows, empty rows and a row longer than a block included."""
+    """``RowBlocks.dot`` without scipy (a one-file extract) gives scipy's product of the
+    whole matrix: blocks of rows, empty rows and a row longer than a block included."""
     import numpy as np
 
     from letterparse.themes import Rows
@@ -384,7 +385,7 @@ def test_numpy_product_equals_scipys(monkeypatch):
     rows = m.features.transform_raw(texts, m.directory)
     ref = rows.tocsr() @ m.stacked_coef
     monkeypatch.setattr(Rows, "BLOCK", 50)
-    assert max(np.diff(rows.indptr)) > Rows.BLOCK
+    assert max(np.diff(rows.blocks[-1].indptr)) > Rows.BLOCK
     assert abs(rows.dot_numpy(m.stacked_coef) - ref).max() < 1e-12
     assert (rows.dot_numpy(m.stacked_coef)[[len(TRICKY) + len(CASES), -1]] == 0).all()  # empty texts score 0
     monkeypatch.setattr(Rows, "BLOCK", 1 << 16)
@@ -403,16 +404,16 @@ def test_installed_version_read_from_dist_info_as_importlib_metadata_reads_it():
 
 def test_many_rows_take_scipys_product_and_one_letter_numpys():
     """Without scipy loaded, a few texts are scored with numpy (no import); from
-    ``Rows.SCIPY_FROM`` entries on, scipy is imported (its product is six times faster)."""
+    ``RowBlocks.SCIPY_FROM`` entries on, scipy is imported (its product is six times faster)."""
     import subprocess
     import sys
 
     code = (
         "import sys\n"
-        "from letterparse.themes import Rows, classify\n"
+        "from letterparse.themes import RowBlocks, classify\n"
         "classify(['Managers check plans well.', 'Plans are late.'])\n"
         "few = 'scipy.sparse' in sys.modules\n"
-        "Rows.SCIPY_FROM = 50\n"
+        "RowBlocks.SCIPY_FROM = 50\n"
         "classify(['Managers check plans well.', 'Plans are late.'])\n"
         "print(few, 'scipy.sparse' in sys.modules)\n"
     )

@@ -1,6 +1,6 @@
 """Loaded by a batch's forkserver after :mod:`letterparse._warm`: what pays off over
 many files.  scipy's sparse product scores a letter in a sixth of numpy's time
-(:meth:`letterparse.themes.Rows.dot`), and the lemma and feature caches filled with
+(:meth:`letterparse.themes.RowBlocks.dot`), and the lemma and feature caches filled with
 the model's own words are shared copy-on-write by every worker forked afterwards.
 A one-file ``extract`` skips both: they cost more than they save on one letter."""
 

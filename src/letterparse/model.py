@@ -301,3 +301,19 @@ def _iso(d: date | None) -> str | None:
 
 def _date(s: str | None) -> date | None:
     return None if s is None else date.fromisoformat(s)
+
+
+def _by_fields(record: Any) -> tuple[type, tuple[Any, ...]]:
+    """Pickle a record as its class and its fields' values, its constructor's arguments.
+
+    A batch's worker pickles every letter it parses for the parent process.  The
+    default of a frozen dataclass with slots looks its fields up again for every
+    object (``dataclasses.fields``) and sets each one back with ``object.__setattr__``:
+    on the 170-PDF benchmark sample, pickling took 0.66 s and unpickling 0.88 s that
+    way, 0.34 s and 0.65 s this way."""
+    return type(record), tuple([getattr(record, name) for name in record.__match_args__])
+
+
+for _record in (Line, Page, RawDocument, Span, ThemeScore, Sentence, Finding, Section, Authority, Inspection, Source, Letter):
+    _record.__reduce__ = _by_fields  # type: ignore[method-assign]
+del _record

@@ -353,6 +353,7 @@ def _lemmatise_chunks(chunks: list[str], model_dir: str) -> dict[str, str]:
 # bracket) before white space and a capital letter, digit, opening quote or bracket;
 # not after a common abbreviation or a lone initial.
 _SENT_END = re.compile(r"[.!?][\"'’”)\]]*(?=\s+[\"'‘“(\[]?[A-Z0-9])")
+_WORDISH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
 _ABBREV = frozenset(
     "e.g i.e etc mr mrs ms dr prof st no nos vs cf approx para paras ref al fig inc ltd co dept govt".split()
 )
@@ -367,8 +368,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     start = 0
     for m in _SENT_END.finditer(text):
         if text[m.start()] == ".":
-            word = re.search(r"([A-Za-z.]+)$", text[start : m.start()])
-            w = word.group(1).lower().rstrip(".") if word else ""
+            # the run of letters and full stops before this one (a scan back, not a
+            # regex search anchored at the end, which would try every position since start)
+            i = m.start()
+            while i > start and text[i - 1] in _WORDISH:
+                i -= 1
+            w = text[i : m.start()].lower().rstrip(".")
             if w in _ABBREV or (len(w) == 1 and w.isalpha()):
                 continue
         spans.append((start, m.end()))
