@@ -367,3 +367,25 @@ def test_describe_dates_and_identity(text_in, expected):
     desc = d.describe(lines(text_in))
     got = (desc.family, desc.framework, desc.letter_date, desc.published, desc.inspection.start, desc.inspection.end)
     assert got == expected
+
+
+_WHITESPACE = "".join(c for c in map(chr, range(0x3100)) if c.isspace())  # all of them: none lies above U+3000
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_space_equals_the_regex_it_replaced(seed):
+    # describe's whitespace folding, by str.split, equals re.sub(r"\s+", " ") on any
+    # mix of every Unicode white space character, a zero-width space (not white space)
+    # and letters, at the ends too
+    import random
+    import re
+
+    rng = random.Random(seed)
+    alphabet = _WHITESPACE + "\u200b" + "ab’"
+    texts = ["", " ", "\n", "a", " a ", "\u00a0x\u2028"] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)
+    ]
+    for t in texts:
+        assert d._one_space(t) == re.sub(r"\s+", " ", t), repr(t)
+        lines = [Line(1, part) for part in t.split("\n")]
+        assert d._flat(lines) == re.sub(r"[ \t]+", " ", "\n".join(ln.text for ln in lines)).replace("’", "'"), repr(t)
