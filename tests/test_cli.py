@@ -103,6 +103,37 @@ def test_console_script_extract_ends_with_the_right_status_and_cleans_up(samples
     assert not list(tmp_path.glob("pymp-*"))
 
 
+def test_console_script_batch_ends_with_the_right_status_and_a_whole_store(samples, tmp_path):
+    """``batch`` also ends without the interpreter's teardown: its exit status (0, or
+    1 when a file failed), its whole summary on stderr, a store that another process
+    reads in full, and multiprocessing's temporary folder removed."""
+    import os
+
+    import duckdb
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    bad = tmp_path / "inputs" / "broken.pdf"
+    bad.parent.mkdir()
+    bad.write_bytes(b"%PDF-1.4 not really")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "letterparse", "batch", *args], capture_output=True,
+                              text=True, timeout=300, env=env)
+
+    pdfs = [str(samples / "2019_leeds_focused_visit.pdf"), str(samples / "2023_somerset_ilacs.pdf")]
+    ok = run(*pdfs, "--out", str(tmp_path / "ok.duckdb"), "--workers", "1")
+    assert ok.returncode == 0, ok.stderr
+    assert "2 files: 2 parsed, 0 skipped, 0 errors" in ok.stderr
+    failed = run(*pdfs, str(bad), "--out", str(tmp_path / "failed.duckdb"), "--workers", "1")
+    assert failed.returncode == 1 and "3 files: 2 parsed, 0 skipped, 1 errors" in failed.stderr
+    for name, errors in (("ok.duckdb", 0), ("failed.duckdb", 1)):
+        with duckdb.connect(str(tmp_path / name), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM letters").fetchone() == (2,)
+            assert con.execute("SELECT count(*) FROM findings").fetchone()[0] > 10
+            assert con.execute("SELECT count(*) FROM errors").fetchone() == (errors,)
+    assert not list(tmp_path.glob("pymp-*"))
+
+
 def test_import_is_light():
     code = "import sys, letterparse; print(sorted(m for m in ('pypdfium2','pdfplumber','spacy','sklearn','duckdb','pandas','matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
