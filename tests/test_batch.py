@@ -323,6 +323,64 @@ def test_pool_start_thread_swallows_a_pool_broken_at_start(monkeypatch):
     pool.close(kill=True)
 
 
+def _pools(monkeypatch) -> list:
+    """The local pools a batch in this process makes, as it makes them."""
+    import letterparse.batch as b
+
+    made = []
+
+    class Recorded(b._LocalPool):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            made.append(self)
+
+    monkeypatch.setattr(b, "_LocalPool", Recorded)
+    return made
+
+
+def test_the_first_files_parse_while_the_store_opens(inputs, tmp_path, monkeypatch):
+    """Without --resume, the first files go to the workers before the store is opened
+    (DuckDB and pyarrow take a second to load): the store's opening here waits until a
+    worker has started a file, which never happens if nothing was sent yet.  With
+    --resume the store is asked first which files are done."""
+    import letterparse.store as st
+
+    pools, seen = _pools(monkeypatch), []
+    real = st.open_store
+
+    def slow_open(path, **kw):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(t > 0 for p in pools for t in p.started):
+            time.sleep(0.02)
+        seen.append(any(t > 0 for p in pools for t in p.started))
+        return real(path, **kw)
+
+    monkeypatch.setattr(st, "open_store", slow_open)
+    first = run_batch([inputs / "sub"], tmp_path / "s.duckdb", workers=1, themes=False, progress=False)
+    assert seen == [True] and first.parsed == 2 and first.failed == 0
+    monkeypatch.setattr(st, "open_store", lambda path, **kw: seen.append(any(t > 0 for p in pools[1:] for t in p.started)) or real(path, **kw))
+    again = run_batch([inputs / "sub"], tmp_path / "s.duckdb", workers=1, themes=False, progress=False, resume=True)
+    assert seen == [True, False] and again.skipped == 2 and again.parsed == 0
+
+
+def test_a_store_that_does_not_open_stops_the_files_already_sent(inputs, tmp_path, monkeypatch):
+    import letterparse.store as st
+    from letterparse.errors import StoreError
+
+    pools = _pools(monkeypatch)
+
+    def locked(path, **kw):
+        while not any(t > 0 for p in pools for t in p.started):
+            time.sleep(0.02)
+        raise StoreError(str(path), "another letterparse run is writing it")
+
+    monkeypatch.setattr(st, "open_store", locked)
+    with pytest.raises(StoreError, match="another letterparse run"):
+        run_batch([inputs], tmp_path / "s.duckdb", workers=2, themes=False, progress=False)
+    procs = list((pools[0].pool._processes or {}).values())
+    assert all(not p.is_alive() for p in procs)
+
+
 def test_a_wrong_out_fails_at_once_with_one_line(tmp_path):
     """`--out results.csv` used to write a DuckDB database under that name."""
     from typer.testing import CliRunner
