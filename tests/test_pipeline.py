@@ -138,6 +138,26 @@ def test_mark_gaps_sets_only_the_gap_flag():
     assert (out.number, out.width, out.height) == (1, 595.0, 842.0)
 
 
+@pytest.mark.parametrize(
+    ("tops", "gaps"),
+    [
+        # pitches 10, 10, 14, 15: their median is 12 (the two middle ones averaged), so
+        # a 15 pt step is a gap (> 12 + 2) and a 14 pt step is not
+        ([0, 10, 20, 34, 49], [True, False, False, False, True]),
+        # pitches 10, 10, 14: the median is the middle one, 10
+        ([0, 10, 20, 34], [True, False, False, True]),
+        # a step back up the page starts a new block; steps of 40 pt or more are not pitches
+        ([0, 10, 20, 5, 15, 60], [True, False, False, True, False, True]),
+    ],
+)
+def test_mark_gaps_measures_the_pitch_as_the_median_line_step(tops, gaps):
+    from letterparse.extract import mark_gaps
+    from letterparse.model import Line, Page
+
+    lines = tuple(Line(1, f"line {i}", (72.0, float(y), 300.0, y + 9.0), 11.0) for i, y in enumerate(tops))
+    assert [ln.gap for ln in mark_gaps(Page(1, 595.0, 842.0, lines)).lines] == gaps
+
+
 @pytest.mark.corpus
 def test_pdfium_unchecked_calls_read_the_same_lines(samples, monkeypatch, corpus):
     """The pdfium backend calls four PDFium text functions through prototypes without

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -134,12 +134,14 @@ def _ends_sentence(text: str) -> bool:
     return text.rstrip().endswith(_TERMINAL)
 
 
-def _looks_like_heading(line: Line, voc: Vocabulary, text_mode: bool, nxt: Line | None) -> bool:
+def _looks_like_heading(line: Line, voc: Vocabulary, text_mode: bool, nxt: Line | None, nxt_marker: str) -> bool:
+    """Whether ``line`` (which has no bullet marker) is a heading; ``nxt_marker`` is
+    the marker :func:`_strip_marker` finds on the next line."""
     t = line.text.strip()
     if not t or len(t) > 160:
         return False
     n_words = t.count(" ") + 1
-    if n_words > 22 or _strip_marker(line)[0] == "bullet":
+    if n_words > 22:
         return False
     if line.bold:
         if not line.gap and t[:1].islower():
@@ -158,7 +160,7 @@ def _looks_like_heading(line: Line, voc: Vocabulary, text_mode: bool, nxt: Line 
         return False
     if voc.kind_of(t) is None and not voc.title.fullmatch(normalise_heading(t)):
         return False
-    return nxt is None or nxt.gap or nxt.page != line.page or _strip_marker(nxt)[0] != ""
+    return nxt is None or nxt.gap or nxt.page != line.page or nxt_marker != ""
 
 
 def blocks(lines: tuple[Line, ...]) -> list[Block]:
@@ -168,10 +170,11 @@ def blocks(lines: tuple[Line, ...]) -> list[Block]:
     out: list[Block] = []
     last_number = 0
     pending_bullet: Line | None = None  # a bullet glyph on a line of its own
+    markers = [_strip_marker(ln) for ln in lines] + [("", "", None)]  # each line's, once
     for i, ln in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else None
         prev = out[-1] if out else None
-        marker, rest, number = _strip_marker(ln)
+        marker, rest, number = markers[i]
         if marker == "bullet" and not rest.strip():
             pending_bullet = ln
             continue
@@ -182,7 +185,8 @@ def blocks(lines: tuple[Line, ...]) -> list[Block]:
             number == last_number + 1 or number == 1 or (ln.gap and last_number < number <= last_number + 3)
         ):
             marker, rest = "", ln.text  # "2010. The ..." after a wrap is not item 2010
-        if marker == "" and _looks_like_heading(ln, voc, text_mode, nxt):
+        # (a line with a bullet marker never reaches here: it is an item, or a lone glyph)
+        if marker == "" and _looks_like_heading(ln, voc, text_mode, nxt, markers[i + 1][0]):
             if prev and prev.kind == "heading" and _continues_heading(prev, ln, voc, right):
                 prev.lines.append(ln)
             else:
@@ -231,7 +235,8 @@ def _heading_tail(prev: Block, line: Line) -> bool:
 
 
 def _with_text(line: Line, text: str) -> Line:
-    return replace(line, text=text.strip())
+    # Line(...) directly: dataclasses.replace is several times slower
+    return Line(line.page, text.strip(), line.bbox, line.size, line.bold, line.gap, line.hyphen)
 
 
 def _deeper(line: Line, item: Block) -> bool:
