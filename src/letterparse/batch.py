@@ -744,11 +744,13 @@ class _Writer:
 
         done = False
         while not done:
-            batch = [self.queue.get()]
+            # Each result becomes rows as it is taken, while the group lingers, so that
+            # after the last file only the last group's write is left.
+            batch = [self._rows(self.queue.get())]
             until = time.monotonic() + LINGER
             while len(batch) < GROUP and batch[-1] is not None:
                 try:
-                    batch.append(self.queue.get(timeout=max(0.0, until - time.monotonic())))
+                    batch.append(self._rows(self.queue.get(timeout=max(0.0, until - time.monotonic()))))
                 except queue.Empty:
                     break
             if batch[-1] is None:
@@ -760,16 +762,22 @@ class _Writer:
                 except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                     self.error = exc
 
-    def _write(self, batch: list[tuple[_Task, Outcome]]) -> None:
-        from .store import letter_rows
+    def _rows(self, item: tuple[_Task, Outcome] | None) -> tuple[_Task, Outcome] | None:
+        """A worker that left the rows to this process: its letter as rows (or a failure)."""
+        if item is None or self.error is not None:
+            return item
+        task, outcome = item
+        if isinstance(outcome, Parsed) and outcome.rows is None:
+            from .store import letter_rows
 
+            try:
+                return task, Parsed(outcome.pages, rows=letter_rows(outcome.letter, self.pv, self.mv))
+            except Exception as exc:  # noqa: BLE001 - one letter's bug must not stop the batch
+                return task, Failed("internal", f"{type(exc).__name__}: {exc}")
+        return item
+
+    def _write(self, batch: list[tuple[_Task, Outcome]]) -> None:
         rows, errs = [], []
-        for i, (task, outcome) in enumerate(batch):
-            if isinstance(outcome, Parsed) and outcome.rows is None:
-                try:  # a worker that left the rows to this process
-                    batch[i] = (task, Parsed(outcome.pages, rows=letter_rows(outcome.letter, self.pv, self.mv)))
-                except Exception as exc:  # noqa: BLE001 - one letter's bug must not stop the batch
-                    batch[i] = (task, Failed("internal", f"{type(exc).__name__}: {exc}"))
         for task, outcome in batch:
             match outcome:
                 case Parsed(rows=r):
