@@ -617,39 +617,30 @@ def classify(texts: str | list[str], *, kinds: list[str] | None = None, director
     if not batch:
         return []
     m = load_models(directory)
-    proba, pol, _ = _scores(m, batch)
+    prose = [i for i in range(len(batch)) if not (kinds and kinds[i] in LIST_POLARITY)] if sentences else []
+    if prose:
+        from .nlp import sentence_spans
+    spans = [sentence_spans(batch[i]) for i in prose]
+    # The sentences of texts with more than one are scored with the texts, in one product.
+    flat = [batch[i][a:b] for i, sp in zip(prose, spans) if len(sp) > 1 for a, b in sp]
+    proba, pol, spol = _scores(m, batch + flat)
+    assigned = _assigned(m, proba)
+    n = len(batch)
     out = []
-    for i, (row, assigned) in enumerate(zip(proba.tolist(), _assigned(m, proba))):
+    for i, row in enumerate(proba[:n].tolist()):
         kind = kinds[i] if kinds else None
         polarity = LIST_POLARITY[kind] if kind in LIST_POLARITY else pol[i]
-        out.append(Prediction(assigned, dict(zip(m.names, row)), polarity))
-    if sentences:
-        prose = [i for i in range(len(batch)) if not (kinds and kinds[i] in LIST_POLARITY)]
-        for i, sents in zip(prose, _sentences(m, [batch[i] for i in prose], [out[i] for i in prose])):
-            out[i] = replace(out[i], sentences=sents)
+        out.append(Prediction(assigned[i], dict(zip(m.names, row)), polarity))
+    k = n
+    for i, sp in zip(prose, spans):
+        p = out[i]
+        if len(sp) <= 1:  # one sentence: the paragraph's own themes and polarity
+            sents = tuple(Sentence(a, b, p.polarity or "neutral", p.themes) for a, b in sp)
+        else:
+            sents = tuple(Sentence(a, b, spol[k + j], assigned[k + j]) for j, (a, b) in enumerate(sp))
+            k += len(sp)
+        out[i] = replace(p, sentences=sents)
     return out[0] if single else out
-
-
-def _sentences(m: Models, texts: list[str], preds: list[Prediction]) -> list[tuple[Sentence, ...]]:
-    """Each text's sentences.  A one-sentence text's sentence is the paragraph itself
-    (its themes and polarity); the sentences of longer texts are scored in one batch."""
-    from .nlp import sentence_spans
-
-    spans = [sentence_spans(t) for t in texts]
-    flat = [t[a:b] for t, sp in zip(texts, spans) if len(sp) > 1 for a, b in sp]
-    proba, _, spol = _scores(m, flat) if flat else ([], [], [])
-    assigned = _assigned(m, proba) if flat else []
-    out, k = [], 0
-    for t, sp, p in zip(texts, spans, preds):
-        if len(sp) <= 1:
-            out.append(tuple(Sentence(a, b, p.polarity or "neutral", p.themes) for a, b in sp))
-            continue
-        sents = []
-        for a, b in sp:
-            sents.append(Sentence(a, b, spol[k], assigned[k]))
-            k += 1
-        out.append(tuple(sents))
-    return out
 
 
 def classify_sentences(texts: str | list[str], *, directory: str | None = None) -> Prediction | list[Prediction]:
