@@ -66,7 +66,10 @@ def not_prose(text: str) -> bool:
     if len(text.split(None, f.not_prose_words)) > f.not_prose_words:
         return False
     low = text.lower()
-    return any(p.search(low) for p in f.not_prose)
+    for pattern in f.not_prose:  # a loop, not any(...): this runs for most sentences
+        if pattern.search(low):
+            return True
+    return False
 
 
 _CONTENTS = re.compile(r"^(?:table of )?contents$", re.I)

@@ -201,7 +201,7 @@ class _Features:
         chunks = list(chain.from_iterable(split))
         found = list(map(cache.get, chunks))
         if None in found:
-            new = {c for c, i in zip(chunks, found) if i is None}
+            new = set(chunks).difference(cache)
             if len(cache) + len(new) > CHUNK_CACHE_MAX:
                 cache.clear()
                 self._chunk_arrays = _empty_arrays()
