@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/run.py               # every PDF of ../shared/corpus
     .venv/bin/python benchmarks/run.py --sample 80   # a fixed stratified sample (quicker)
     .venv/bin/python benchmarks/run.py --profile     # also profile one worker
+    .venv/bin/python benchmarks/run.py --sample 170 --quick --baseline ../old
+        # only the 1-worker goal's measurements, for this checkout and an older one
 
 Measures, each in a fresh process, once per round for ``--runs`` rounds (the
 median run is reported, and ratios are the median of the ratios within a round):
@@ -19,6 +21,12 @@ median run is reported, and ratios are the median of the ratios within a round):
   every 100 ms and keeps each process's maximum);
 * the import time of ``letterparse`` (``python -c "import letterparse"``, wall
   clock, median of 5, and the ``-X importtime`` figure for the package alone).
+
+With ``--baseline DIR`` each round also runs the in-process parse and the
+1-worker batch from that checkout (``DIR/src`` on ``PYTHONPATH``, its own
+``models/``), so a before/after ratio comes from the same minutes of this machine,
+whose speed drifts by 10-40%.  ``--quick`` runs only what the 1-worker goal needs:
+raw pypdfium2, the in-process parse, the fixed start-up and the 1-worker batch.
 
 Prints a markdown table and writes it to ``benchmarks/results.md``.  When the
 throughput goal is missed (or with ``--profile``) it also profiles the pipeline
@@ -209,22 +217,22 @@ class TreeSampler:
         return max(workers, default=0.0)
 
 
-def run_raw(backend: str, files: list[str]) -> dict[str, float]:
+def run_raw(backend: str, files: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--_raw", backend, "--_files", _listfile(files)],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True, text=True, check=True, cwd=ROOT, env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_batch(files: list[str], backend: str, themes: bool, workers: int) -> dict[str, float]:
+def run_batch(files: list[str], backend: str, themes: bool, workers: int, env: dict[str, str] | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="lp-bench-") as tmp:
         cmd = [
             sys.executable, "-m", "letterparse", "batch", *files, "--out", str(Path(tmp) / "bench.duckdb"),
             "--workers", str(workers), "--backend", backend, "--themes" if themes else "--no-themes",
         ]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         with TreeSampler(proc.pid) as tree:
             _, err = proc.communicate()
         seconds = time.perf_counter() - t0
@@ -458,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="always profile one worker (default: only when a throughput goal is missed)")
     ap.add_argument("--no-profile", action="store_true", help="never profile")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results.md"), help="markdown output (relative to the repository root)")
+    ap.add_argument("--baseline", type=Path, help="another checkout of letterparse: its in-process parse and 1-worker batch run in the same rounds")
+    ap.add_argument("--quick", action="store_true", help="only raw pypdfium2, the in-process parse, the fixed start-up and the 1-worker batch")
     ap.add_argument("--_raw", help=argparse.SUPPRESS)
     ap.add_argument("--_files", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -484,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     # the median over rounds is reported.
     plan: list[tuple[str, str, str, object]] = [  # (key, label, which files, run)
         ("raw_pdfium", "raw pypdfium2 `get_text_range`", "sample", lambda: run_raw("pdfium", files)),
-        ("raw_plumber", "raw pdfplumber `extract_text`", "subsample", lambda: run_raw("plumber", small_files)),
+        *([] if a.quick else [("raw_plumber", "raw pdfplumber `extract_text`", "subsample", lambda: run_raw("plumber", small_files))]),
         ("in_process", "`letterparse.parse` in one process (pdfium, themes; models loaded before the clock)", "sample",
          lambda: run_raw("parse-pdfium", files)),
         ("startup", "`letterparse batch -b pdfium --themes --workers 1` on 1 PDF (fixed start-up)", "1 PDF",
@@ -497,9 +507,19 @@ def main(argv: list[str] | None = None) -> int:
             ("split2", "ceiling: `letterparse.parse` in 2 independent processes, half the sample each", "sample",
              lambda: run_split(files, 2)),
         ]
+    if a.baseline:
+        benv = {**os.environ, "PYTHONPATH": str(a.baseline.resolve() / "src")}
+        plan += [
+            ("b_in_process", f"baseline ({a.baseline.name}): `letterparse.parse` in one process", "sample",
+             lambda: run_raw("parse-pdfium", files, benv)),
+            ("b_batch", f"baseline ({a.baseline.name}): `letterparse batch -b pdfium --themes --workers 1`", "sample",
+             lambda: run_batch(files, "pdfium", True, 1, benv)),
+        ]
     for backend in ("pdfium", "plumber"):
         for themes in (True, False):
             for workers in (1, 2):
+                if a.quick and (backend, themes, workers) != ("pdfium", True, 1):
+                    continue
                 label = f"`letterparse batch -b {backend} {'--themes' if themes else '--no-themes'} --workers {workers}`"
                 which = "sample" if backend == "pdfium" else "subsample"
                 these = files if backend == "pdfium" else small_files
@@ -517,7 +537,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  round {i + 1}: {label}: {r['seconds']:.2f} s, {r['pages']} pages")
     results = [(label, which, median_of(rounds[key])) for key, label, which, _ in plan]
     med = {key: median_of(rounds[key]) for key, *_ in plan}
-    raw_pdfium, raw_plumber, in_process, startup = med["raw_pdfium"], med["raw_plumber"], med["in_process"], med["startup"]
+    raw_pdfium, in_process, startup = med["raw_pdfium"], med["in_process"], med["startup"]
+    raw_plumber = med.get("raw_plumber")
     batch = {k: v for k, v in med.items() if isinstance(k, tuple)}
     imp_wall, imp_bare, imp_own = import_time("letterparse")
     cli_wall, _, cli_own = import_time("letterparse.cli")
@@ -527,15 +548,15 @@ def main(argv: list[str] | None = None) -> int:
         return r[key] / r["seconds"] if r["seconds"] else 0.0
 
     # --- the table
-    subsample_pages = raw_plumber["pages"]
+    subsample_pages = raw_plumber["pages"] if raw_plumber else 0
     out: list[str] = []
     out.append(f"# letterparse benchmarks\n")
     out.append(
         f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; "
         f"`{' '.join(['python', 'benchmarks/run.py', *(sys.argv[1:])])}`.  Sample: {len(files)} PDFs / "
         f"{raw_pdfium['pages']} pages of `{a.corpus}`"
-        f"{f' (stratified by family, seed {SEED})' if a.sample else ' (every PDF)'}; pdfplumber subsample: "
-        f"{len(small_files)} PDFs / {subsample_pages} pages.  Each measurement ran once per round, {a.runs} rounds; "
+        f"{f' (stratified by family, seed {SEED})' if a.sample else ' (every PDF)'}"
+        f"{f'; pdfplumber subsample: {len(small_files)} PDFs / {subsample_pages} pages' if raw_plumber else ''}.  Each measurement ran once per round, {a.runs} rounds; "
         f"rates are the median run, ratios the median of the ratios within a round.  Batch times are "
         f"the wall clock of the whole CLI command (interpreter start, imports, pool start, store writes).  Memory is the "
         f"largest peak RSS seen in any run.  The last column projects the time on the whole sample from the rate.\n"
@@ -563,11 +584,11 @@ def main(argv: list[str] | None = None) -> int:
 
     ratio_raw = per_round(("pdfium", True, 1), "raw_pdfium")
     ratio_in_process = per_round("in_process", "raw_pdfium")
-    ratio_plumber = per_round(("plumber", True, 1), "raw_plumber")
+    ratio_plumber = per_round(("plumber", True, 1), "raw_plumber") if raw_plumber else None
     inner_ratio = statistics.median(
         (b["pages"] / b["inner_seconds"]) / rate(r, "pages") for b, r in zip(rounds["pdfium", True, 1], rounds["raw_pdfium"])
     )
-    speedups = {k[:2]: per_round((k[0], k[1], 2), k) for k in batch if k[2] == 1}
+    speedups = {k[:2]: per_round((k[0], k[1], 2), k) for k in batch if k[2] == 1 and (k[0], k[1], 2) in batch}
     worker_mb = max(r["worker_mb"] for r in batch.values())
     out.append("| ratio | value | goal | |")
     out.append("|---|---|---|---|")
@@ -576,7 +597,20 @@ def main(argv: list[str] | None = None) -> int:
     out.append(f"| the same without interpreter start (time `run_batch` reports) | {inner_ratio:.2f}× | | |")
     out.append(f"| `letterparse.parse` in one process, warm (no start-up, no store) ÷ raw pypdfium2 | {ratio_in_process:.2f}× | | |")
     out.append(f"| fixed start-up of a batch (1 PDF, themes, 1 worker) | {startup['seconds']:.2f} s | | |")
-    out.append(f"| pipeline (plumber, themes, 1 worker) ÷ raw pdfplumber | {ratio_plumber:.2f}× | | |")
+    if ratio_plumber is not None:
+        out.append(f"| pipeline (plumber, themes, 1 worker) ÷ raw pdfplumber | {ratio_plumber:.2f}× | | |")
+    if a.baseline:
+        def time_ratio(num, den) -> float:
+            """The median over rounds of the time of ``num`` ÷ the time of ``den``, both from the same round."""
+            return statistics.median(n["seconds"] / d["seconds"] for n, d in zip(rounds[num], rounds[den]))
+
+        name = a.baseline.name
+        out.append(f"| baseline ({name}): pipeline (pdfium, themes, 1 worker) ÷ raw pypdfium2, pages/s | "
+                   f"{per_round('b_batch', 'raw_pdfium'):.2f}× | | |")
+        out.append(f"| baseline ({name}): `letterparse.parse` in one process ÷ raw pypdfium2 | "
+                   f"{per_round('b_in_process', 'raw_pdfium'):.2f}× | | |")
+        out.append(f"| this ÷ baseline: time of the 1-worker batch | {time_ratio(('pdfium', True, 1), 'b_batch'):.2f}× | | |")
+        out.append(f"| this ÷ baseline: time of the in-process parse | {time_ratio('in_process', 'b_in_process'):.2f}× | | |")
     for (backend, themes), s in speedups.items():
         label = f"2 workers ÷ 1 worker, {backend}, {'themes' if themes else 'no themes'}"
         if backend == "pdfium":  # the goal is the default pipeline's, on the whole sample
@@ -593,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
     out.append("")
     out.append(f"Benchmark run took {bench_seconds:.0f} s; load average before it {load:.2f}, after it "
                f"{os.getloadavg()[0]:.2f} (the machine's own noise: the same run varies by 10-40%).")
-    missed = ratio_raw < GOALS["ratio_raw"] or min(s for k, s in speedups.items() if k[0] == "pdfium") < GOALS["speedup"]
+    missed = ratio_raw < GOALS["ratio_raw"] or min([s for k, s in speedups.items() if k[0] == "pdfium"], default=GOALS["speedup"]) < GOALS["speedup"]
     text = "\n".join(out)
     if (missed or a.profile) and not a.no_profile:
         log("profiling one worker ...")
