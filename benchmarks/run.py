@@ -418,18 +418,23 @@ def _short(fn: str) -> str:
 
 def _as_a_batch_worker() -> None:
     """Load what a batch's workers load before their first file (scipy's sparse
-    product, the caches of the model's words): the same code path as theirs."""
+    product, the caches of the model's words) and set malloc as they do: the same
+    code path as theirs.  (A baseline checkout may predate the malloc setting.)"""
     import importlib
 
-    from letterparse.batch import _preload
+    import letterparse.batch as b
 
-    for name in _preload(True, True):
+    keep = getattr(b, "_keep_freed_memory", None)
+    if keep is not None:
+        keep()
+    for name in b._preload(True, True):
         importlib.import_module(name)
 
 
 def _classify_parts():
     """A function timing the classifier on a letter's finding texts: the public
-    ``classify`` in total, and the lemmatising (``nlp.lemmatise``: spaCy's saved rules,
+    ``classify`` in total (with the sentences of prose findings, as the pipeline
+    classifies them), and the lemmatising (``nlp.lemmatise``: spaCy's saved rules,
     spaCy itself for the chunks they leave) on its own."""
     from letterparse.themes import classify, load_models
     from letterparse.nlp import lemmatise
@@ -441,7 +446,7 @@ def _classify_parts():
         lemmatise(list(texts), directory)
         lem = time.perf_counter() - t
         t = time.perf_counter()
-        classify(texts, kinds=kinds)
+        classify(texts, kinds=kinds, sentences=True)  # as annotate does: the prose findings' sentences too
         total = time.perf_counter() - t
         return {"classify: lemmatise (nlp.lemmatise)": lem,
                 "classify: features + scores (the rest of classify)": max(0.0, total - lem), "_classify": total}
