@@ -692,16 +692,16 @@ def run_batch(
         if pool is not None:
             pool.close(kill=True)
         raise
-    writer, todo, primed = None, [], []
+    writer, todo, primer = None, [], None
     try:
         if pool is not None and not resume:
-            # The first files go to the workers now and parse while the store opens
-            # (DuckDB, pyarrow and pandas load, ~0.5-0.9 s); with --resume the store
-            # first says which files are done.
+            # The first files go to the workers as soon as they have started, and
+            # parse while the store opens (DuckDB, pyarrow and pandas load, ~0.5-0.9 s);
+            # with --resume the store first says which files are done.
             todo = _largest_first([_Task(p, s) for p, s in files])
-            primed = _prime(pool, todo[: pool.limit], task_args)
+            primer = _Primer(pool, todo[: pool.limit], task_args)
         with open_store(out, wait=wait) as store:
-            if not primed:
+            if primer is None:
                 done = store.completed(PARSER_VERSION, mversion) if resume else set()
                 todo = _largest_first([_Task(p, s) for p, s in files if s not in done])
             writer = _Writer(store, PARSER_VERSION, mversion, _Progress(len(todo) + len(recorded), progress), flush_every)
@@ -710,6 +710,7 @@ def run_batch(
                     writer.put(_Task(skip.path, None), Failed(skip.error.code, skip.error.message))
                 if todo:
                     if pool is not None:
+                        primed = primer.result() if primer is not None else []
                         _run_local(todo[len(primed) :], writer.put, pool, task_args, timeout, primed)
                     else:
                         _run_dask(todo, writer.put, workers, task_args, timeout, scheduler)
@@ -717,12 +718,16 @@ def run_batch(
                 writer.close()  # writes what is queued; re-raises a store error
     except KeyboardInterrupt:
         if pool is not None:
+            if primer is not None:
+                primer.result()  # nothing is sent to the pool after it is killed
             pool.close(kill=True)
             pool = None
         saved = (writer.parsed + writer.failed) if writer is not None else 0
         raise Interrupted(str(out), saved, max(0, len(todo) + len(recorded) - saved), resume_command()) from None
     except BaseException:
         if pool is not None and writer is None:  # the store did not open: stop the files already sent at once
+            if primer is not None:
+                primer.result()
             pool.close(kill=True)
             pool = None
         raise
@@ -993,19 +998,36 @@ POLL = 1.0  # seconds between looks at the start times of queued files
 START_FAILURES = 3  # fresh pools in a row whose workers died before starting any file
 
 
-def _prime(pool: _LocalPool, tasks: list[_Task], task_args: tuple) -> list[tuple[Any, _Task]]:
-    """Send ``tasks`` to the pool: (future, task) of those sent.  A pool broken already
-    (a worker died at start) takes none more; :func:`_run_local` restarts it."""
-    from concurrent.futures.process import BrokenProcessPool
+class _Primer:
+    """Sends the first files to a local pool on a thread of its own: sending waits for
+    the workers to exist (the forkserver loads the model before it forks them), and
+    this process has its store to open meanwhile.  :meth:`result` gives (future, task)
+    of the files sent, in order; a pool broken already (a worker died at start) takes
+    none more, and :func:`_run_local` restarts it."""
 
-    sent = []
-    for task in tasks:
-        try:
-            sent.append((pool.submit(task, task_args), task))
-        except BrokenProcessPool:
-            pool.release(task)
-            break
-    return sent
+    def __init__(self, pool: _LocalPool, tasks: list[_Task], task_args: tuple):
+        import threading
+
+        self.sent: list[tuple[Any, _Task]] = []
+        self.thread = threading.Thread(target=self._send, args=(pool, tasks, task_args), name="letterparse-prime", daemon=True)
+        self.thread.start()
+
+    def _send(self, pool: _LocalPool, tasks: list[_Task], task_args: tuple) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        for task in tasks:
+            try:
+                self.sent.append((pool.submit(task, task_args), task))
+            except BrokenProcessPool:
+                pool.release(task)
+                return
+            except Exception:  # noqa: BLE001 - the pool is being shut down: the main thread stops the batch
+                pool.release(task)
+                return
+
+    def result(self) -> list[tuple[Any, _Task]]:
+        self.thread.join()
+        return self.sent
 
 
 def _run_local(
