@@ -716,20 +716,17 @@ def run_batch(
                         _run_dask(todo, writer.put, workers, task_args, timeout, scheduler)
             finally:
                 writer.close()  # writes what is queued; re-raises a store error
-    except KeyboardInterrupt:
-        if pool is not None:
-            if primer is not None:
-                primer.result()  # nothing is sent to the pool after it is killed
-            pool.close(kill=True)
-            pool = None
-        saved = (writer.parsed + writer.failed) if writer is not None else 0
-        raise Interrupted(str(out), saved, max(0, len(todo) + len(recorded) - saved), resume_command()) from None
-    except BaseException:
-        if pool is not None and writer is None:  # the store did not open: stop the files already sent at once
+    except BaseException as exc:
+        # Ctrl-C, or a store that did not open: stop the files in flight at once (after
+        # the primer is done, so that nothing is sent to a killed pool).
+        if pool is not None and (writer is None or isinstance(exc, KeyboardInterrupt)):
             if primer is not None:
                 primer.result()
             pool.close(kill=True)
             pool = None
+        if isinstance(exc, KeyboardInterrupt):
+            saved = (writer.parsed + writer.failed) if writer is not None else 0
+            raise Interrupted(str(out), saved, max(0, len(todo) + len(recorded) - saved), resume_command()) from None
         raise
     finally:
         if pool is not None:
@@ -1013,15 +1010,10 @@ class _Primer:
         self.thread.start()
 
     def _send(self, pool: _LocalPool, tasks: list[_Task], task_args: tuple) -> None:
-        from concurrent.futures.process import BrokenProcessPool
-
         for task in tasks:
             try:
                 self.sent.append((pool.submit(task, task_args), task))
-            except BrokenProcessPool:
-                pool.release(task)
-                return
-            except Exception:  # noqa: BLE001 - the pool is being shut down: the main thread stops the batch
+            except Exception:  # noqa: BLE001 - BrokenProcessPool, or a pool being shut down: the main thread goes on
                 pool.release(task)
                 return
 
