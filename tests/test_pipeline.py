@@ -178,6 +178,35 @@ def test_pdfium_unchecked_calls_read_the_same_lines(samples, monkeypatch, corpus
     assert any(ln.bold for pages in fast for pg in pages for ln in pg.lines)
 
 
+@pytest.mark.corpus
+def test_pdfium_page_text_is_pypdfium2s_get_text_range(samples, corpus):
+    """read_pdf opens pages on PDFium's raw handles; its text of a page must be what
+    pypdfium2's PdfTextPage.get_text_range gives, on our samples and every 40th corpus PDF."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    from letterparse.extract import pdfium as backend
+
+    paths = sorted(samples.glob("*.pdf")) + sorted(corpus.rglob("*.pdf"))[::40]
+    pages = 0
+    for p in paths:
+        doc = pdfium.PdfDocument(str(p))
+        try:
+            for i in range(len(doc)):
+                page = doc[i]
+                tp = page.get_textpage()
+                count = tp.count_chars()
+                want = tp.get_text_range(0, count) if count > 0 else ""
+                got = backend._text(tp.raw, raw, count) if count > 0 else ""
+                assert got == want, (p.name, i + 1)
+                pages += bool(want)
+                tp.close()
+                page.close()
+        finally:
+            doc.close()
+    assert pages > 150
+
+
 def test_every_record_pickles_as_its_fields(samples):
     # A batch's workers send letters to the parent by pickle: every record class
     # pickles through model._by_fields, and a whole letter (themes, sentences, dates,

@@ -10,6 +10,7 @@ hyphen belongs to the word.
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 import re
 
@@ -34,7 +35,9 @@ def _open(path: str, data: bytes):
 
 
 def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
-    import pypdfium2 as pdfium
+    """The pages of a PDF, each with its lines.  Pages and text pages are PDFium's own
+    handles, opened and closed here (pypdfium2's page objects, with their finalizers
+    and bookkeeping, cost ~7% of the time PDFium takes to load a page)."""
     import pypdfium2.raw as raw
 
     doc = _open(path, data)  # reads no page: encrypted and corrupt files are told apart here
@@ -44,23 +47,22 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
         check_pdf(path, data, max_pages)  # before FPDF_LoadPage expands a form-XObject bomb
         pages = []
         any_text = False
+        handle = doc.raw
         for i in range(n):
+            page = raw.FPDF_LoadPage(handle, i)
+            if not page:  # a damaged page object
+                raise CorruptPdf(path, f"page {i + 1}: Failed to load page.")
             try:
-                page = doc[i]
-            except pdfium.PdfiumError as exc:  # a damaged page object
-                raise CorruptPdf(path, f"page {i + 1}: {exc}") from exc
-            try:
-                width, height = page.get_size()
-                try:
-                    tp = page.get_textpage()
-                except pdfium.PdfiumError as exc:
-                    raise CorruptPdf(path, f"page {i + 1}: {exc}") from exc
+                width, height = raw.FPDF_GetPageWidthF(page), raw.FPDF_GetPageHeightF(page)
+                tp = raw.FPDFText_LoadPage(page)
+                if not tp:
+                    raise CorruptPdf(path, f"page {i + 1}: Failed to load text page.")
                 try:
                     lines = _lines(tp, raw, i + 1, height)
                 finally:
-                    tp.close()
+                    raw.FPDFText_ClosePage(tp)
             finally:
-                page.close()
+                raw.FPDF_ClosePage(page)
             any_text = any_text or bool(lines)
             pages.append(Page(i + 1, round(width, 2), round(height, 2), tuple(lines)))
         if not any_text:
@@ -70,17 +72,44 @@ def read_pdf(path: str, data: bytes, *, max_pages: int) -> tuple[Page, ...]:
         doc.close()
 
 
+def _text(tp, raw, count: int) -> str:
+    """The text of a text page's first ``count`` characters, as pypdfium2's
+    ``PdfTextPage.get_text_range(0, count)`` gives it (tested against it): characters
+    PDFium leaves out of the text at either end are skipped first, and the buffer is
+    sized by text index, not character index."""
+    index_of = raw.FPDFText_GetTextIndexFromCharIndex
+    first, last = 0, count - 1
+    while first <= last:
+        t_first = index_of(tp, first)
+        if t_first == -1:
+            first += 1
+            continue
+        t_last = index_of(tp, last)
+        if t_last == -1:
+            last -= 1
+            continue
+        break
+    else:
+        return ""
+    size = t_last + 2 - t_first  # with the terminating NUL
+    buffer = (ctypes.c_ushort * size)()
+    written = raw.FPDFText_GetText(tp, first, last - first + 1, buffer)
+    if written > size:
+        raise RuntimeError(f"PDFium wrote {written} characters into a buffer of {size}")
+    return codecs.decode(memoryview(buffer)[: written - 1], "utf-16-le", "ignore")
+
+
 # One line: its text (group 1, possibly empty) and what ended it (group 2): CRLF,
 # a lone LF/CR, PDFium's U+FFFE line-end hyphen, or the end of the page.
 _LINE = re.compile(r"([^\r\n\ufffe]*)(\r\n|[\r\n\ufffe]|\Z)")
 
 
 def _lines(tp, raw, number: int, height: float) -> list[Line]:
-    count = tp.count_chars()
+    count = raw.FPDFText_CountChars(tp)
     if count <= 0:
         return []
-    text = tp.get_text_range(0, count)
-    handle = tp.raw
+    text = _text(tp, raw, count)
+    handle = tp
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     pl, pr, pb, pt = (ctypes.byref(v) for v in (left, right, bottom, top))
     ox, oy = ctypes.c_double(), ctypes.c_double()
@@ -128,12 +157,16 @@ def _calls(raw) -> tuple:
     called through a prototype that declares only the return type, pass the arguments
     by ctypes' default rules instead (a Python int as a C int, ``byref`` as a pointer,
     the text page's pointer as itself), which is what the C signatures expect, at ~1 µs.
-    A test checks the lines equal those read through pypdfium2's own declarations."""
+    A test checks the lines equal those read through pypdfium2's own declarations.
+
+    They keep Python's lock (``PYFUNCTYPE``): each takes well under a microsecond, and
+    a call that let go of the lock would wait to get it back whenever another thread
+    runs (a batch worker loads its model on one: :func:`letterparse.themes.warm_in_background`)."""
     global _CALLS
     if _CALLS is None:
 
         def unchecked(fn, restype):
-            return ctypes.CFUNCTYPE(restype)(ctypes.cast(fn, ctypes.c_void_p).value)
+            return ctypes.PYFUNCTYPE(restype)(ctypes.cast(fn, ctypes.c_void_p).value)
 
         _CALLS = (
             unchecked(raw.FPDFText_GetCharBox, ctypes.c_int),
