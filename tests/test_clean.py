@@ -3,9 +3,13 @@ All text is invented in the style of the reports."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from letterparse.clean import _lower_case_only, drop_colophon, is_furniture, not_prose
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from letterparse.clean import _lower_case_only, drop_colophon, furniture, is_furniture, not_prose
 from letterparse.model import Line
 
 
@@ -121,3 +125,57 @@ def test_not_prose_patterns_must_be_lower_case():
     assert _lower_case_only(r"\b[a-z]{2}\d\S+") == r"\b[a-z]{2}\d\S+"
     with pytest.raises(ValueError, match="lower case"):
         _lower_case_only(r"\b[A-Z]{2}\d")
+
+
+# The [not_prose] patterns written to start with the character they need (fast), and
+# the plain forms they stand for (data/furniture.toml says why).
+_PLAIN = {
+    r"@(?<=\S@)\S+\.\w+": r"\S@\S+\.\w+",
+    r"0(?<!\w0)\d{3}[ -]?\d{3}[ -]?\d{3,4}\b": r"\b0\d{3}[ -]?\d{3}[ -]?\d{3,4}\b",
+    r"\d(?:(?<=\b[a-z]\d)|(?<=\b[a-z]{2}\d))[a-z\d]? ?\d[a-z]{2}\b": r"\b[a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}\b",
+}
+
+
+def _pattern_pairs() -> list[tuple[re.Pattern, re.Pattern]]:
+    fast = furniture().not_prose
+    assert set(_PLAIN) <= {p.pattern for p in fast}  # the data still has them
+    return [(p, re.compile(_PLAIN[p.pattern])) for p in fast if p.pattern in _PLAIN]
+
+
+def _agree(texts) -> int:
+    hits = 0
+    for fast, plain in _pattern_pairs():
+        for t in texts:
+            got, want = fast.search(t) is not None, plain.search(t) is not None
+            assert got == want, (plain.pattern, t)
+            hits += want
+    return hits
+
+
+@pytest.mark.parametrize("text", [
+    "help@example.org", " @example.org", "a@b.c", "@b.c", "x @ y.z", "01610000000", "a0161 000 0000",
+    "_0161 000 0000", "é0161 000 0000", "(0161) 000 0000", "tel:0161-000-0000", "m1 2wd", "am1 2wd",
+    "abm1 2wd", "m12 2wd", "x9m1 2wd", "_m1 2wd", "m1 2wdx", "m1a 2wd", "sw1a 2aa", "1 2wd", "m 12wd",
+])
+def test_fast_not_prose_patterns_match_where_their_plain_forms_do(text):
+    _agree([text, text.upper().lower(), f"see {text}.", f"{text}{text}"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("@.0123 -_éwdma1x\t")), max_size=24))
+def test_fast_not_prose_patterns_agree_on_random_text(text):
+    _agree([text])
+
+
+@pytest.mark.corpus
+def test_fast_not_prose_patterns_agree_on_the_corpus_findings(corpus):
+    from letterparse import parse
+    from letterparse.nlp import sentence_spans
+
+    texts = []
+    for path in sorted(corpus.rglob("*.pdf"))[::15]:
+        for f in parse(path, themes=False).findings:
+            texts.append(f.text.lower())
+            texts += [f.text[a:b].lower() for a, b in sentence_spans(f.text)]
+    assert len(texts) > 5000
+    _agree(texts)

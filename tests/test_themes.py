@@ -419,3 +419,19 @@ def test_many_rows_take_scipys_product_and_one_letter_numpys():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_model_folders_resolve_links_and_follow_the_working_directory(tmp_path, monkeypatch):
+    # load_models keys its cache by the resolved folder; absolute folders are resolved
+    # once per process, relative ones each time, so a change of directory is seen.
+    from letterparse.themes import _resolved
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    assert _resolved(str(tmp_path / "link")) == str((tmp_path / "a").resolve())
+    monkeypatch.chdir(tmp_path / "a")
+    first = _resolved("models")
+    monkeypatch.chdir(tmp_path / "b")
+    assert first == str((tmp_path / "a" / "models").resolve())
+    assert _resolved("models") == str((tmp_path / "b" / "models").resolve())

@@ -32,7 +32,24 @@ def model_dir() -> str:
     env = os.environ.get("LETTERPARSE_MODELS")
     if env:
         return env
+    return _checkout_models()
+
+
+@cache
+def _checkout_models() -> str:
     return str(Path(__file__).resolve().parents[2] / "models")
+
+
+def _resolved(directory: str) -> str:
+    """``directory`` as an absolute path with links resolved: an absolute one once per
+    process (every letter's classification asks; resolving costs a system call per
+    part), a relative one each time (the working directory may change)."""
+    return _resolved_absolute(directory) if os.path.isabs(directory) else str(Path(directory).resolve())
+
+
+@cache
+def _resolved_absolute(directory: str) -> str:
+    return str(Path(directory).resolve())
 
 
 def model_available() -> bool:
@@ -415,7 +432,7 @@ class _Head:
 
 def load_models(directory: str | None = None) -> Models:
     """The models in ``directory`` (default :func:`model_dir`), loaded once per process and folder."""
-    return _load_models(str(Path(directory or model_dir()).resolve()))
+    return _load_models(_resolved(str(directory or model_dir())))
 
 
 def _installed(dist: str) -> str | None:
