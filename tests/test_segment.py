@@ -186,3 +186,57 @@ def test_a_number_at_a_line_start_is_a_marker_only_before_words(line, marker, te
     (section,) = _sections(f"# Main findings\n{line}")
     (finding,) = section.findings
     assert (finding.marker, finding.text) == (marker, text)
+
+
+# --- the document's words for line-end hyphens ---------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_WORDISH = list("aAbB-- \n.Kké\u212a\u0130") + ["ab", "ba", "a-b"]
+
+
+def _listed(text: str) -> set[str]:
+    from letterparse.segment import _WORD
+
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_WORDISH), max_size=30).map("".join), st.lists(st.sampled_from(list("ab-")), min_size=1, max_size=5).map("".join))
+def test_document_words_answer_as_the_listed_words_do(text, word):
+    from letterparse.segment import _DocumentWords
+
+    words = _DocumentWords(text)
+    for w in {word, *_listed(text), *(x.lower() for x in _listed(text.upper()))}:
+        assert (w in words) == (w in _listed(text)), (text, w)
+
+
+def test_only_two_characters_lower_case_into_ascii_or_change_length():
+    # _DocumentWords lower-cases a text with str.lower unless one of these is in it
+    import sys
+
+    odd = [c for c in map(chr, range(128, sys.maxunicode + 1)) if (low := c.lower()) != c and (len(low) != 1 or low.isascii())]
+    assert odd == ["\u0130", "\u212a"]
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "found"),
+    [
+        ("the decision-making panel", "decision-making", True),
+        ("the decision-making panel", "making", False),  # inside a hyphenated word
+        ("a non--making case", "making", True),  # a double hyphen joins nothing
+        ("-making", "making", True),
+        ("Overmaking", "making", False),
+        ("\u212aids and kids", "kids", True),
+        ("\u212aids only", "kids", False),  # the Kelvin sign is not a letter k here
+        ("\u0130tems", "tems", True),
+        ("Well-Being", "well-being", True),
+        ("well-being-work", "well-being", False),
+    ],
+)
+def test_document_words_table(text, word, found):
+    from letterparse.segment import _DocumentWords
+
+    assert (word in _DocumentWords(text)) is found
+    assert (word in _listed(text)) is found

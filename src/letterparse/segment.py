@@ -299,7 +299,7 @@ class Written:
     line_spans: list[tuple[Line, int, int]]
 
 
-def _join_hyphen(left: str, right: str, vocab: set[str]) -> str:
+def _join_hyphen(left: str, right: str, vocab: _DocumentWords | frozenset[str]) -> str:
     """'' to close up a split word, '-' to keep a compound (decision-making)."""
     lw = _WORD.findall(left)
     rw = _WORD.findall(right)
@@ -315,13 +315,53 @@ def _join_hyphen(left: str, right: str, vocab: set[str]) -> str:
     return "-"
 
 
+_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+class _DocumentWords:
+    """The document's words as ``_WORD.findall`` lists them, lower-cased, for the
+    ``in`` test of :func:`_join_hyphen`: each word asked about is looked for in the
+    text, instead of every word of the text being listed first (2% of a parse, for
+    the few words a letter's line-end hyphens ask about).  Tested against the list."""
+
+    def __init__(self, text: str):
+        # ASCII letters lower-cased and the other letters as they are (all that the
+        # word pattern can match).  str.lower lower-cases other letters too, which is
+        # harmless, except two (tested): it turns the Kelvin sign into "k" and
+        # lengthens "İ"; with either in the text, the slower translation.
+        odd = "\u212a" in text or "\u0130" in text
+        self.low = text.translate(_ASCII_LOWER) if odd else text.lower()
+        self.known: dict[str, bool] = {}
+
+    def __contains__(self, word: str) -> bool:
+        hit = self.known.get(word)
+        if hit is None:
+            hit = self.known[word] = self._occurs(word)
+        return hit
+
+    def _occurs(self, word: str) -> bool:
+        low, letters = self.low, _ASCII_LETTERS
+        i = low.find(word)
+        while i >= 0:
+            # findall starts a word at a letter that neither follows a letter nor a
+            # hyphen after a letter (that hyphen joins it to the word before)
+            starts = i == 0 or (low[i - 1] not in letters and not (low[i - 1] == "-" and i >= 2 and low[i - 2] in letters))
+            if starts:
+                m = _WORD.match(low, i)
+                if m is not None and m.end() - i == len(word):
+                    return True
+            i = low.find(word, i + 1)
+        return False
+
+
 def assemble(blocks_: list[Block]) -> tuple[str, list[Written]]:
     # the document's own words decide whether a line-end hyphen closes up; only
-    # built when some line ends in one
+    # looked at when some line ends in one
     vocab = (
-        {w.lower() for w in set(_WORD.findall("\n".join(ln.text for b in blocks_ for ln in b.lines)))}
+        _DocumentWords("\n".join(ln.text for b in blocks_ for ln in b.lines))
         if any(ln.hyphen for b in blocks_ for ln in b.lines)
-        else set()
+        else frozenset()
     )
     parts: list[str] = []
     pos = 0
