@@ -435,3 +435,18 @@ def test_model_folders_resolve_links_and_follow_the_working_directory(tmp_path, 
     monkeypatch.chdir(tmp_path / "b")
     assert first == str((tmp_path / "a" / "models").resolve())
     assert _resolved("models") == str((tmp_path / "b" / "models").resolve())
+
+
+@pytest.mark.parametrize("bound", [1, 50, 1 << 20, (1 << 31) - 1, 1 << 31, 1 << 40])
+def test_distinct_keys_are_numpys_unique_with_counts(bound):
+    import numpy as np
+
+    from letterparse.themes import _distinct
+
+    rng = np.random.default_rng(bound % 1000)
+    for size in (0, 1, 2, 17, 5000):
+        keys = rng.integers(0, bound, size=size, dtype=np.int64)
+        got, counts = _distinct(keys.copy(), bound)
+        want, want_counts = np.unique(keys, return_counts=True)
+        assert got.dtype == np.int64 and counts.dtype == np.int64
+        assert np.array_equal(got, want) and np.array_equal(counts, want_counts)
