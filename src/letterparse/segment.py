@@ -14,6 +14,7 @@ Pure functions of :class:`Line` records; the heading vocabulary lives in
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -315,8 +316,8 @@ def _join_hyphen(left: str, right: str, vocab: _DocumentWords | frozenset[str]) 
     return "-"
 
 
-_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ASCII_LETTERS = frozenset(string.ascii_letters)
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 class _DocumentWords:

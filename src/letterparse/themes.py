@@ -322,7 +322,7 @@ def _distinct(keys: Any, bound: int) -> tuple[Any, Any]:
     first[0] = True
     np.not_equal(keys[1:], keys[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    return keys[starts].astype(np.int64), np.diff(starts, append=len(keys)).astype(np.int64)
+    return keys[starts].astype(np.int64), np.diff(starts, append=len(keys))  # starts: int64 already
 
 
 def _empty_arrays() -> tuple[Any, Any, int]:

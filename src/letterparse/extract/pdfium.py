@@ -109,7 +109,6 @@ def _lines(tp, raw, number: int, height: float) -> list[Line]:
     if count <= 0:
         return []
     text = _text(tp, raw, count)
-    handle = tp
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     pl, pr, pb, pt = (ctypes.byref(v) for v in (left, right, bottom, top))
     ox, oy = ctypes.c_double(), ctypes.c_double()
@@ -129,16 +128,16 @@ def _lines(tp, raw, number: int, height: float) -> list[Line]:
             continue
         a += len(seg) - len(seg.lstrip(_SPACES))
         b -= len(seg) - len(seg.rstrip(_SPACES))
-        char_box(handle, a, pl, pr, pb, pt)
+        char_box(tp, a, pl, pr, pb, pt)
         l0 = left.value
-        char_box(handle, b - 1, pl, pr, pb, pt)
+        char_box(tp, b - 1, pl, pr, pb, pt)
         r1 = right.value
         k = a if text[a].isalnum() else _first_letter(text, a, b)
-        size = font_size(handle, k)
-        weight = font_weight(handle, k)
+        size = font_size(tp, k)
+        weight = font_weight(tp, k)
         # Glyph boxes are tight and jitter with ascenders; the baseline of
         # the first letter is exact, so the line's box hangs from it.
-        origin(handle, k, pox, poy)
+        origin(tp, k, pox, poy)
         base = height - oy.value
         bbox = (round(l0, 2), round(base - 0.8 * size, 2), round(max(r1, l0), 2), round(base + 0.2 * size, 2))
         out.append(Line(number, stripped.replace("\x02", "-"), bbox, round(size, 2), weight >= 600, hyphen=m.group(2) == "\ufffe"))
@@ -159,9 +158,8 @@ def _calls(raw) -> tuple:
     the text page's pointer as itself), which is what the C signatures expect, at ~1 µs.
     A test checks the lines equal those read through pypdfium2's own declarations.
 
-    They keep Python's lock (``PYFUNCTYPE``): each takes well under a microsecond, and
-    a call that let go of the lock would wait to get it back whenever another thread
-    runs (a batch worker loads its model on one: :func:`letterparse.themes.warm_in_background`)."""
+    They keep Python's lock (``PYFUNCTYPE``): each takes well under a microsecond, less
+    than letting go of the lock and taking it back costs."""
     global _CALLS
     if _CALLS is None:
 
