@@ -174,6 +174,18 @@ def test_model_card_mismatch_is_a_clear_error(tmp_path):
         load_models(str(d))
 
 
+MAX_MODEL_FILE = 2_000_000  # bytes: the repository's limit for one committed file
+
+
+def test_model_files_stay_under_the_size_limit():
+    """Every file of the shipped model is under 2 MB, so a clone stays small; a retrain
+    that grows the vocabularies (the weights are themes x features float32) fails here."""
+    files = [p for p in Path(model_dir()).rglob("*") if p.is_file()]
+    assert any(p.name == "weights.npz" for p in files)
+    too_big = {str(p.relative_to(model_dir())): p.stat().st_size for p in files if p.stat().st_size > MAX_MODEL_FILE}
+    assert not too_big, too_big
+
+
 def test_model_card_meets_the_targets():
     """The shipped model's card: enough labels in every family and theme, two readings,
     sentence labels, and the measured figures (nested grouped CV) at the levels the
