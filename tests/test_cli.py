@@ -71,7 +71,7 @@ def test_python_dash_m_works():
 @pytest.mark.parametrize("themes", [[], ["--no-themes"]])
 def test_console_script_extract_equals_the_library_parse(samples, themes):
     """``python -m letterparse extract`` (the console script's path: its forkserver
-    started before the CLI is imported, numpy's product instead of scipy's) prints
+    started before the CLI is imported, no lemma caches filled first) prints
     the letter the library parses in this process."""
     from letterparse import parse
     from letterparse.io import dumps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -414,23 +415,73 @@ def test_installed_version_read_from_dist_info_as_importlib_metadata_reads_it():
     assert _installed("no-such-distribution-here") is None
 
 
-def test_many_rows_take_scipys_product_and_one_letter_numpys():
-    """Without scipy loaded, a few texts are scored with numpy (no import); from
-    ``RowBlocks.SCIPY_FROM`` entries on, scipy is imported (its product is six times faster)."""
+def test_kernel_product_is_scipys_to_the_bit_without_importing_scipy_sparse():
+    """``RowBlocks.dot`` calls scipy's compiled CSR kernel, loaded on its own: the bits
+    of ``csr_matrix @ w``, block by block, on real letters' rows; classifying in a
+    fresh process leaves ``scipy.sparse`` unimported."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from letterparse import themes
+
+    m = load_models()
+    texts = TRICKY + [t for t, _ in CASES] + ["", " ".join(t for t, _ in CASES) * 20]
+    rows = m.features.transform_raw(texts, m.directory)
+    assert themes._csr_matvecs() is not None
+    mine = rows.dot(m.stacked_coef)
+    ref, start = None, 0
+    for b in rows.blocks:
+        z = b.tocsr() @ m.stacked_coef[start : start + b.shape[1]]
+        ref, start = (z if ref is None else ref + z), start + b.shape[1]
+    assert mine.dtype == ref.dtype and mine.shape == ref.shape
+    assert mine.tobytes() == ref.tobytes()
+    code = (
+        "import sys\n"
+        "from letterparse.themes import classify, _csr_matvecs\n"
+        "classify(['Managers check plans well.', 'Plans are late.'] * 2000)\n"
+        "print(_csr_matvecs() is not None, 'scipy.sparse' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.split() == ["True", "False"]
+
+
+def test_kernel_that_fails_its_check_is_not_used(monkeypatch):
+    """A kernel that gives a wrong product (another scipy's private function) is
+    refused, and so is one that cannot be found; the public paths then score."""
+    import types
+
+    from letterparse import themes
+
+    monkeypatch.setitem(sys.modules, "scipy.sparse._sparsetools",
+                        types.SimpleNamespace(csr_matvecs=lambda *args: None))
+    assert themes._load_csr_matvecs() is None
+    monkeypatch.setitem(sys.modules, "scipy.sparse._sparsetools", types.SimpleNamespace())
+    assert themes._load_csr_matvecs() is None
+
+
+def test_without_the_kernel_many_rows_take_scipys_product_and_one_letter_numpys():
+    """Where the kernel cannot be loaded, a few texts are scored with numpy (no import);
+    from ``RowBlocks.SCIPY_FROM`` entries on, scipy.sparse is imported (its product is
+    six times faster).  The two agree."""
     import subprocess
     import sys
 
     code = (
         "import sys\n"
+        "from letterparse import themes\n"
+        "themes._KERNEL.append(None)\n"
         "from letterparse.themes import RowBlocks, classify\n"
-        "classify(['Managers check plans well.', 'Plans are late.'])\n"
+        "a = classify(['Managers check plans well.', 'Plans are late.'])\n"
         "few = 'scipy.sparse' in sys.modules\n"
         "RowBlocks.SCIPY_FROM = 50\n"
-        "classify(['Managers check plans well.', 'Plans are late.'])\n"
-        "print(few, 'scipy.sparse' in sys.modules)\n"
+        "b = classify(['Managers check plans well.', 'Plans are late.'])\n"
+        "close = all(abs(p.scores[t] - q.scores[t]) < 1e-9 for p, q in zip(a, b) for t in p.scores)\n"
+        "print(few, 'scipy.sparse' in sys.modules, close)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
-    assert out.stdout.split() == ["False", "True"]
+    assert out.stdout.split() == ["False", "True", "True"]
 
 
 def test_model_folders_resolve_links_and_follow_the_working_directory(tmp_path, monkeypatch):

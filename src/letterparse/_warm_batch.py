@@ -1,14 +1,12 @@
 """Loaded by a batch's forkserver after :mod:`letterparse._warm`: what pays off over
-many files.  scipy's sparse product scores a letter in a sixth of numpy's time
-(:meth:`letterparse.themes.RowBlocks.dot`), and the lemma and feature caches filled with
-the model's own words are shared copy-on-write by every worker forked afterwards.
-A one-file ``extract`` skips both: they cost more than they save on one letter."""
+many files.  The lemma and feature caches filled with the model's own words are shared
+copy-on-write by every worker forked afterwards.  A one-file ``extract`` skips this: it
+costs more than it saves on one letter.  (scipy.sparse is not imported: the product
+uses its compiled kernel alone, see :func:`letterparse.themes.RowBlocks.dot`.)"""
 
 from __future__ import annotations
 
 try:
-    import scipy.sparse  # noqa: F401
-
     from . import themes
 
     if themes.model_available():
