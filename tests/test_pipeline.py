@@ -209,8 +209,9 @@ def test_pdfium_page_text_is_pypdfium2s_get_text_range(samples, corpus):
 
 def test_every_record_pickles_as_its_fields(samples):
     # A batch's workers send letters to the parent by pickle: every record class
-    # pickles through model._by_fields, and a whole letter (themes, sentences, dates,
-    # authority, extraction records) comes back equal.
+    # pickles through model._by_fields, except a section, which packs its findings
+    # (spans, sentences, theme scores) as plain tuples in model.PACKED_FIELDS's order;
+    # whole letters (themes, sentences, dates, authority, extraction records) come back equal.
     import dataclasses
     import pickle
 
@@ -220,11 +221,16 @@ def test_every_record_pickles_as_its_fields(samples):
     records = [c for c in vars(model).values() if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == model.__name__]
     assert len(records) == 12
     for cls in records:
-        assert cls.__reduce__ is model._by_fields, cls.__name__
+        assert cls.__reduce__ is (model._pack_section if cls is model.Section else model._by_fields), cls.__name__
         assert cls.__match_args__ == tuple(f.name for f in dataclasses.fields(cls)), cls.__name__
-    letter = parse(samples / "2019_leeds_focused_visit.pdf", themes=True)
+    for cls, names in model.PACKED_FIELDS.items():  # a field added to a packed record must be packed too
+        assert names == cls.__match_args__, cls.__name__
+    letters = [parse(pdf, themes=True) for pdf in sorted(samples.glob("*.pdf"))]
+    letter = letters[[p.name for p in sorted(samples.glob("*.pdf"))].index("2019_leeds_focused_visit.pdf")]
     assert any(f.sentences and f.themes for f in letter.findings) and letter.authority.name and letter.inspection.start
-    back = pickle.loads(pickle.dumps(letter, protocol=pickle.HIGHEST_PROTOCOL))
-    assert back == letter and back.to_dict() == letter.to_dict()
+    for x in letters:
+        back = pickle.loads(pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == x and back.to_dict() == x.to_dict()
+        assert [type(f) for s in back.sections for f in s.findings] == [model.Finding] * len(x.findings)
     raw = extract(samples / "2019_leeds_focused_visit.pdf", "pdfium")
     assert pickle.loads(pickle.dumps(raw)) == raw
