@@ -471,7 +471,7 @@ def test_without_the_kernel_many_rows_take_scipys_product_and_one_letter_numpys(
     code = (
         "import sys\n"
         "from letterparse import themes\n"
-        "themes._KERNEL.append(None)\n"
+        "themes._load_csr_matvecs = lambda: None\n"
         "from letterparse.themes import RowBlocks, classify\n"
         "a = classify(['Managers check plans well.', 'Plans are late.'])\n"
         "few = 'scipy.sparse' in sys.modules\n"

@@ -459,18 +459,14 @@ class RowBlocks:
         return out
 
 
-_KERNEL: list[Any] = []  # [scipy's csr_matvecs, or None], once looked for
-
-
+@cache
 def _csr_matvecs() -> Any:
     """``scipy.sparse._sparsetools.csr_matvecs``, the kernel ``csr_matrix @ ndarray``
-    calls, loaded from its extension module's file without running
+    calls, loaded once per process from its extension module's file without running
     ``scipy/sparse/__init__.py`` (0.2 s, most of it scipy's array-API layer importing
     parts of numpy we never use), or None where that fails.  It is private to scipy,
     so it is checked once on a small product before it is trusted."""
-    if not _KERNEL:
-        _KERNEL.append(_load_csr_matvecs())
-    return _KERNEL[0]
+    return _load_csr_matvecs()
 
 
 def _load_csr_matvecs() -> Any:
