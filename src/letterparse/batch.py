@@ -358,6 +358,29 @@ def _init_worker(started: Any, preload: list[str], mem: Any = None, max_memory: 
 
     for name in preload:  # a broken model is left to each file's parse to report
         importlib.import_module(name)
+    _tune_gc()
+
+
+# A worker's first-generation threshold: collections after this many new container
+# objects (Python's default is 700).
+GC_THRESHOLD = 10_000
+
+
+def _tune_gc() -> None:
+    """Set the garbage collector for a worker, after what it loaded before its first file.
+
+    Everything loaded by then (the pipeline and the model, inherited from the forkserver)
+    lives until the worker ends, so it is frozen: collections no longer walk it, and
+    never write to the pages the worker shares with the forkserver.  A letter makes
+    tens of thousands of small records and frees them together and almost no cycles,
+    so the first generation is collected every 10,000 new objects instead of every
+    700: on the 170-PDF benchmark sample, 5 collections and 0.02 s instead of 341
+    collections and 0.2 s (2% of the parse).  Only in worker processes: a library
+    user's process keeps its collector as it is."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 # glibc's mallopt parameters (malloc.h) and the values a worker sets
