@@ -641,10 +641,10 @@ def test_a_tuned_collector_runs_a_fraction_of_the_collections_on_the_same_letter
     code = (
         "import gc, sys\n"
         "from letterparse import parse\n"
-        "from letterparse.batch import _tune_gc\n"
+        "from letterparse.batch import tune_gc\n"
         "paths = sys.argv[2:]\n"
         "parse(paths[0])\n"
-        "if sys.argv[1] == 'tuned': _tune_gc()\n"
+        "if sys.argv[1] == 'tuned': tune_gc()\n"
         "runs = []\n"
         "gc.callbacks.append(lambda phase, info: runs.append(1) if phase == 'stop' else None)\n"
         "for _ in range(15):\n"

@@ -103,6 +103,29 @@ def test_console_script_extract_ends_with_the_right_status_and_cleans_up(samples
     assert not list(tmp_path.glob("pymp-*"))
 
 
+@pytest.mark.parametrize("command", ["extract", "batch", "compare"])
+def test_console_script_tunes_the_collector_only_for_the_commands_that_parse(command):
+    """``extract`` and ``batch`` run with the workers' collector settings
+    (:func:`letterparse.batch.tune_gc`); other commands keep Python's."""
+    import gc
+
+    from letterparse.batch import GC_THRESHOLD
+
+    code = (
+        "import gc, sys\n"
+        "from letterparse.__main__ import main\n"
+        "sys.argv = ['letterparse', sys.argv[1], '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    sys.stderr.write(f'{gc.get_threshold()[0]} {gc.get_freeze_count() > 0}\\n')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, command], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    tuned = command in ("extract", "batch")
+    assert out.stderr.split()[-2:] == [str(GC_THRESHOLD if tuned else gc.get_threshold()[0]), str(tuned)]
+
+
 def test_console_script_batch_ends_with_the_right_status_and_a_whole_store(samples, tmp_path):
     """``batch`` also ends without the interpreter's teardown: its exit status (0, or
     1 when a file failed), its whole summary on stderr, a store that another process

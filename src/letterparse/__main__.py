@@ -9,16 +9,18 @@ def main() -> None:
     """Run the CLI.  Most of a one-file ``extract`` is start-up, so for the commands
     that parse, the workers' process server starts before the CLI is imported: it
     loads the pipeline and the theme model while this process imports Typer and
-    reads the arguments."""
+    reads the arguments.  Their garbage collector runs less often (see
+    :func:`letterparse.batch.tune_gc`)."""
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command in ("extract", "batch"):
         import atexit
 
         atexit.register(_end_without_teardown)  # registered first, so it runs last
     if command in ("extract", "batch"):
-        from .batch import prestart
+        from .batch import prestart, tune_gc
 
         prestart(themes="--no-themes" not in sys.argv, batch=command == "batch")
+        tune_gc()
     from .cli import app
 
     try:
