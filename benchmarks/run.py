@@ -417,9 +417,10 @@ def _short(fn: str) -> str:
 
 
 def _as_a_batch_worker() -> None:
-    """Load what a batch's workers load before their first file (scipy's sparse
-    product, the caches of the model's words) and set malloc as they do: the same
-    code path as theirs.  (A baseline checkout may predate the malloc setting.)"""
+    """Load what a batch's workers load before their first file (the model, the
+    caches of its words), set malloc and the garbage collector as they do: the same
+    code path as theirs.  (A baseline checkout may predate the malloc and collector
+    settings.)"""
     import importlib
 
     import letterparse.batch as b
@@ -429,6 +430,9 @@ def _as_a_batch_worker() -> None:
         keep()
     for name in b._preload(True, True):
         importlib.import_module(name)
+    tune = getattr(b, "tune_gc", None)
+    if tune is not None:
+        tune()
 
 
 def _classify_parts():
