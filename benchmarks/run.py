@@ -428,7 +428,11 @@ def _as_a_batch_worker() -> None:
     keep = getattr(b, "_keep_freed_memory", None)
     if keep is not None:
         keep()
-    for name in b._preload(True, True):
+    try:
+        from letterparse._forkserver import preload
+    except ImportError:  # a baseline checkout from before letterparse._forkserver
+        preload = b._preload
+    for name in preload(True, True):
         importlib.import_module(name)
     tune = getattr(b, "tune_gc", None)
     if tune is not None:

@@ -272,6 +272,49 @@ def test_workers_that_die_at_start_stop_the_batch_with_a_clear_error(inputs, tmp
         assert "Traceback" not in res.stderr, res.stderr
 
 
+def test_the_forkserver_starts_before_anything_heavy_is_imported():
+    """``extract`` and ``batch`` start the workers' forkserver first thing: the module
+    that starts it imports nothing of ours beyond the package itself, and the console
+    script imports the batch machinery and the CLI only after it has started."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import letterparse._forkserver\n"
+        "print(sorted(m for m in sys.modules if m.startswith('letterparse')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["['letterparse',", "'letterparse._forkserver',", "'letterparse.errors']"]
+
+    code = (
+        "import sys\n"
+        "from multiprocessing import forkserver\n"
+        "order = []\n"
+        "ensure = forkserver.ensure_running\n"
+        "def noted():\n"
+        "    order.append('forkserver-started')\n"
+        "    ensure()\n"
+        "forkserver.ensure_running = noted\n"
+        "class Note:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.startswith('letterparse.'):\n"
+        "            order.append(name)\n"
+        "sys.meta_path.insert(0, Note())\n"
+        "from letterparse.__main__ import main\n"
+        "sys.argv = ['letterparse', 'extract', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    sys.stderr.write(' '.join(order) + '\\n')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    order = out.stderr.split()
+    started = order.index("forkserver-started")
+    assert "letterparse.batch" in order[started:] and "letterparse.cli" in order[started:]
+    assert "letterparse.batch" not in order[:started]
+
+
 @pytest.mark.parametrize("batch", [True, False])
 def test_forkserver_preload_leaves_the_model_and_caches_loaded(batch):
     """What a forkserver imports before forking: the model and scipy's product kernel
@@ -281,10 +324,10 @@ def test_forkserver_preload_leaves_the_model_and_caches_loaded(batch):
     import subprocess
     import sys
 
-    from letterparse.batch import _preload
+    from letterparse._forkserver import preload
 
     code = (
-        f"import importlib, sys\nfor name in {_preload(True, batch)!r}: importlib.import_module(name)\n"
+        f"import importlib, sys\nfor name in {preload(True, batch)!r}: importlib.import_module(name)\n"
         "import letterparse.themes as t, letterparse.nlp as n\n"
         "m = t.load_models()\n"
         "print(t._load_models.cache_info().currsize, len(n._CHUNKS), len(m.features._words),\n"

@@ -17,9 +17,11 @@ def main() -> None:
 
         atexit.register(_end_without_teardown)  # registered first, so it runs last
     if command in ("extract", "batch"):
-        from .batch import prestart, tune_gc
+        from ._forkserver import prestart
 
         prestart(themes="--no-themes" not in sys.argv, batch=command == "batch")
+        from .batch import tune_gc
+
         tune_gc()
     from .cli import app
 

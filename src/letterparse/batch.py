@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from ._forkserver import preload
 from .errors import BrokenLink, InputNotFound, Interrupted, LetterparseError, LinkOutside, NotAFile, Unreadable
 
 SUFFIXES = (".pdf", ".txt")
@@ -312,29 +313,6 @@ WATCH_SECONDS = 0.02  # how often a worker notes its size and looks for its pare
 # this share of the room it had under the cap when the file started died of memory: a
 # buffer that doubles fails with a third of the room used; a normal letter uses ~2%.
 MEMORY_SHARE = 0.25
-
-
-def _preload(themes: bool, batch: bool) -> list[str]:
-    """The modules a worker loads before its first file: the pipeline and the PDF
-    library, and with themes the model (:mod:`letterparse._warm`); a batch's workers
-    also what pays off over many files (:mod:`letterparse._warm_batch`)."""
-    if not themes:
-        return ["letterparse.pipeline", "pypdfium2"]
-    return ["letterparse._warm", "letterparse._warm_batch"] if batch else ["letterparse._warm"]
-
-
-def prestart(themes: bool, batch: bool) -> None:
-    """Start the forkserver that batch and ``extract`` workers fork from, now, loading
-    what :func:`_preload` names in the background.  A pool made later in this process
-    forks its workers from it (a no-op where there is no forkserver)."""
-    import multiprocessing as mp
-
-    if "forkserver" not in mp.get_all_start_methods():
-        return
-    from multiprocessing import forkserver
-
-    mp.get_context("forkserver").set_forkserver_preload(_preload(themes, batch))
-    forkserver.ensure_running()
 
 
 def _init_worker(started: Any, preload: list[str], mem: Any = None, max_memory: int | None = None, parent: int = 0) -> None:
@@ -898,8 +876,8 @@ class _LocalPool:
             # is forked from it ready.  This only takes effect when this process starts
             # its forkserver: a later batch reuses it, and the workers' initializer
             # loads whatever it lacks.
-            self.ctx.set_forkserver_preload(_preload(themes, batch))
-        self.workers, self.preload = workers, _preload(themes, batch)
+            self.ctx.set_forkserver_preload(preload(themes, batch))
+        self.workers, self.preload = workers, preload(themes, batch)
         self.limit = 2 * workers
         self.started = self.ctx.RawArray("d", self.limit)
         self.mem = self.ctx.RawArray("d", 2 * self.limit)
