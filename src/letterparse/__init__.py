@@ -10,9 +10,9 @@ are imported only by the functions that need them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .errors import LetterparseError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~15 ms before the forkserver starts)
 
 __version__ = "0.1.0"
 PARSER_VERSION = "3"
@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
     from .model import Finding, Letter, Section, Span
     from .pipeline import parse
 
