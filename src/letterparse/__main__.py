@@ -16,7 +16,6 @@ def main() -> None:
         import atexit
 
         atexit.register(_end_without_teardown)  # registered first, so it runs last
-    if command in ("extract", "batch"):
         from ._forkserver import prestart
 
         prestart(themes="--no-themes" not in sys.argv, batch=command == "batch")

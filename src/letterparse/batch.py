@@ -871,13 +871,13 @@ class _LocalPool:
 
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self.ctx = mp.get_context(method)
+        self.workers, self.preload = workers, preload(themes, batch)
         if method == "forkserver":
             # The forkserver loads the pipeline (and the theme model) once; each worker
             # is forked from it ready.  This only takes effect when this process starts
             # its forkserver: a later batch reuses it, and the workers' initializer
             # loads whatever it lacks.
-            self.ctx.set_forkserver_preload(preload(themes, batch))
-        self.workers, self.preload = workers, preload(themes, batch)
+            self.ctx.set_forkserver_preload(self.preload)
         self.limit = 2 * workers
         self.started = self.ctx.RawArray("d", self.limit)
         self.mem = self.ctx.RawArray("d", 2 * self.limit)
